@@ -1,0 +1,3 @@
+from trio_lb.cli import main
+
+raise SystemExit(main())
