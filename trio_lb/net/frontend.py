@@ -1,0 +1,150 @@
+"""Per-frontend context shared by all its sessions: routing, timeouts, policies, accounting, logs.
+
+Built once per frontend at start-up. A session calls `new_txn()` when a request (or a TCP
+connection) starts and `finish()` once it is over; `finish()` is the single place where a
+transaction's counters are added up and its log line is written.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+
+from trio_lb.config.model import Proxy, Timeouts
+from trio_lb.http.forwarding import HttpPolicy
+from trio_lb.net.upstream import Attempt, ServerConn
+from trio_lb.state.proxies import BackendState, FrontendState, Runtime
+from trio_lb.state.routing import Router
+
+
+@dataclass(slots=True)
+class FrontendTimeouts:
+    client: float | None
+    http_request: float | None
+    http_keep_alive: float | None
+
+    @classmethod
+    def of(cls, t: Timeouts) -> FrontendTimeouts:
+        http_request = t.http_request if t.http_request is not None else t.client
+        keep_alive = t.http_keep_alive if t.http_keep_alive is not None else http_request
+        return cls(t.client, http_request, keep_alive)
+
+
+class Txn:
+    """One HTTP transaction or one TCP session, from accept/first byte to the end."""
+
+    __slots__ = (
+        "backend", "attempt", "status", "termination", "response_started", "body_started",
+        "server_conn", "start", "start_wall", "request_ms", "response_ms", "in0", "out0",
+        "method", "target", "version",
+    )
+
+    def __init__(self, start: float, in0: int, out0: int) -> None:
+        self.backend: BackendState | None = None
+        self.attempt = Attempt()
+        self.status: int | None = None
+        self.termination = "--"
+        self.response_started = False
+        self.body_started = False
+        self.server_conn: ServerConn | None = None
+        self.start = start
+        self.start_wall = time.time()
+        self.request_ms = 0
+        self.response_ms = -1
+        self.in0 = in0
+        self.out0 = out0
+        self.method: str | None = None
+        self.target: str | None = None
+        self.version: str | None = None
+
+
+class FrontendCtx:
+    def __init__(self, proxy: Proxy, runtime: Runtime, logger: Any | None) -> None:
+        self.spec = proxy
+        self.runtime = runtime
+        self.state: FrontendState = runtime.frontends[proxy.name]
+        self.router = Router(proxy, runtime.backends)
+        self.timeouts = FrontendTimeouts.of(proxy.timeouts)
+        g = runtime.config.global_
+        self.bufsize = g.tune_bufsize
+        self.max_head = g.tune_bufsize - int(g.settings.get("tune.maxrewrite", 1024) or 1024)
+        self.maxhdr = g.tune_maxhdr
+        self._policies: dict[str, HttpPolicy] = {}
+        self.logger = logger
+        self.log_line = None  # compiled log-format, set by net.main when logging is configured
+
+    def policy(self, backend: BackendState) -> HttpPolicy:
+        policy = self._policies.get(backend.name)
+        if policy is None:
+            policy = self._policies[backend.name] = HttpPolicy(self.spec, backend.spec)
+        return policy
+
+    def tunnel_timeout(self, backend: BackendState | None) -> float | None:
+        if backend is not None and backend.spec.timeouts.tunnel is not None:
+            return backend.spec.timeouts.tunnel
+        # no `timeout tunnel`: the client and server timeouts both still apply, the first wins
+        server = backend.spec.timeouts.server if backend is not None else None
+        values = [v for v in (self.timeouts.client, server) if v is not None]
+        return min(values) if values else None
+
+    # --- accounting -----------------------------------------------------------------------
+
+    def new_txn(self, session: Any, request: Any | None = None) -> Txn:
+        now = trio.current_time()
+        txn = Txn(now, getattr(session, "txn_in0", 0), getattr(session, "bytes_out", 0))
+        if request is not None:
+            txn.method = request.method.decode("ascii", "replace")
+            txn.target = request.target.decode("latin-1")
+            txn.version = request.http_version.decode("ascii", "replace")
+            counters = self.state.counters
+            counters.req_tot += 1
+            counters.req_rate.hit(now)
+            self.runtime.cum_reqs += 1
+        return txn
+
+    def finish(self, txn: Txn, session: Any) -> None:
+        """Add the transaction to the counters of its frontend, backend and server; log it."""
+        now = trio.current_time()
+        bin_ = session.bytes_in - txn.in0
+        bout = session.bytes_out - txn.out0
+        session.txn_in0 = session.bytes_in
+        fc = self.state.counters
+        fc.bin += bin_
+        fc.bout += bout
+        if txn.status is not None:
+            fc.count_status(txn.status)
+        backend = txn.backend
+        server = txn.attempt.server
+        total_ms = int((now - txn.start) * 1000)
+        for target in (backend, server):
+            if target is None:
+                continue
+            c = target.counters
+            c.bin += bin_
+            c.bout += bout
+            if txn.status is not None:
+                c.count_status(txn.status)
+                c.req_tot += 1
+            if txn.termination[:1] == "C":
+                c.cli_abrt += 1
+            elif txn.termination[:1] == "S":
+                c.srv_abrt += 1
+        if server is not None:
+            t = txn.attempt
+            for c in (server.counters, backend.counters):
+                c.record_times(max(t.queue_ms, 0), max(t.connect_ms, 0), max(txn.response_ms, 0), total_ms)
+        if self.logger is not None:
+            self.logger.transaction(self, txn, session, now)
+
+    def log_error(self, session: Any, code: int, termination: str) -> None:
+        """A request that failed to parse: logged like HAProxy's `<BADREQ>` lines."""
+        if self.logger is None:
+            return
+        txn = Txn(trio.current_time(), getattr(session, "txn_in0", 0), session.bytes_out)
+        txn.status = code
+        txn.termination = termination
+        txn.target = "<BADREQ>"
+        self.logger.transaction(self, txn, session, trio.current_time())

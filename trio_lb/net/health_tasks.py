@@ -1,0 +1,74 @@
+"""One health-check task per checked server, wired to the runtime state.
+
+The probes and the rise/fall loop live in net/checks.py and state/health.py; this module decides
+the timeouts as HAProxy does, applies each transition to the server and its backend (rebalance,
+redispatch the queue, drop pooled connections) and writes HAProxy's log lines for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import trio
+
+from trio_lb.net.checks import check_loop
+from trio_lb.net.upstream import drop_idle
+from trio_lb.state.health import CheckResult, backend_down_message, check_timeouts, transition_message
+from trio_lb.state.proxies import BackendState, Runtime
+from trio_lb.state.servers import ServerState
+
+Emit = Callable[[str, str], None]  # (level, message)
+
+
+def apply_result(backend: BackendState, server: ServerState, result: CheckResult, transition: str | None,
+                 emit: Emit) -> None:
+    """Record one check result; on a transition, move traffic and log as HAProxy does."""
+    if not result.ok:
+        server.counters.chkfail += 1
+    if transition is None:
+        return
+    now = trio.current_time()
+    was_up = backend.is_up
+    server.on_health_transition(transition, now)
+    sessions = server.cur_sess
+    requeued = backend.server_changed(server, now)
+    if transition == "down":
+        drop_idle(server)
+    act, bck = backend.counts()
+    level = "alert" if transition == "down" else "notice"
+    emit(level, transition_message(backend.name, server.name, transition, result, active_left=act,
+                                   backup_left=bck, sessions_active=sessions, requeued=requeued,
+                                   queue_remaining=backend.queued(), backup=server.backup))
+    if was_up and not backend.is_up:
+        kind = "listen" if backend.spec.kind == "listen" else "backend"
+        emit("emerg", backend_down_message(backend.name, kind=kind))
+
+
+async def run_checks(runtime: Runtime, emit: Emit, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    """Start every server's check loop; runs until cancelled."""
+    async with trio.open_nursery() as nursery:
+        spread = int(runtime.config.global_.settings.get("spread-checks", 0) or 0)
+        for backend in runtime.backends.values():
+            checked = [s for s in backend.servers if s.health is not None]
+            for i, server in enumerate(checked):
+                nursery.start_soon(_one, backend, server, emit, i, len(checked), spread)
+        task_status.started()
+
+
+async def _one(backend: BackendState, server: ServerState, emit: Emit, index: int, count: int, spread: int) -> None:
+    spec = server.spec
+    t = backend.spec.timeouts
+    connect_timeout, timeout, total = check_timeouts(spec.inter, t.connect, t.check)
+    host = spec.check_addr or server.host
+    port = spec.check_port or server.port or 80
+    # spread the first checks of a backend over its first interval, as HAProxy does
+    first_delay = spec.inter * index / count if count > 1 else 0.0
+
+    def on_result(result: CheckResult, transition: str | None) -> None:
+        apply_result(backend, server, result, transition, emit)
+
+    await check_loop(backend.spec.check, host, port, server.health, timeout=timeout,
+                     connect_timeout=connect_timeout, enabled=lambda: server.checks_enabled,
+                     on_result=on_result, first_delay=first_delay, total=total,
+                     spread_pct=spread)
+

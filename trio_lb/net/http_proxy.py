@@ -1,0 +1,446 @@
+"""mode http: h11 toward the client (SERVER role) and toward the server (CLIENT role).
+
+Theory of operation
+-------------------
+One `HttpSession` per client connection runs transactions in a loop (keep-alive):
+
+    read request head  -> route (use_backend rules) -> server slot (maxconn / queue)
+    -> server connection (pool or connect, retries, redispatch) -> forward head
+    -> stream request body -> read response head -> forward -> stream response body
+    -> release the slot, pool the server connection, `start_next_cycle()` both sides
+
+Bodies are streamed chunk by chunk (never whole in memory), framing re-done by h11 on each side
+(content-length or chunked as received). A 101 answer to an Upgrade request turns the pair
+into a byte tunnel (net/relay.py) under `timeout tunnel`.
+
+Time limits, as HAProxy applies them: the whole request head within `timeout http-request`
+(408 if some bytes came, silent close if none); the wait for the next request on a kept-alive
+connection within `timeout http-keep-alive`; client inactivity `timeout client`; the server's
+answer and its inactivity `timeout server` (504 before any response byte); queueing `timeout
+queue` (503). One cancel scope per wait: `_deadline()` returns an absolute deadline.
+
+Errors: a malformed request gets HAProxy's raw 400 and the connection closes; nothing else on
+the frontend is affected since each session is its own task. A server failure before the
+response head gives 502/503/504 (HTX-style pages; the client connection stays open when the
+request was read entirely); after it, the client connection is cut, as HAProxy does.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import trio
+
+from trio_lb.errors import ConnectError, NoServerAvailable
+from trio_lb.http.errorpages import error_response
+from trio_lb.http.forwarding import HttpPolicy, is_upgrade, smuggling_risk
+from trio_lb.net import sockio
+from trio_lb.net.upstream import Attempt, QueueTimeout, ServerConn, acquire, give_back, open_conn
+from trio_lb.rules.sample import RequestView
+from trio_lb.state.proxies import BackendState
+
+try:
+    import h11_mypyc as h11
+except ImportError:  # pragma: no cover
+    import h11
+
+_NEED_DATA = h11.NEED_DATA
+_Data = h11.Data
+_EOM = h11.EndOfMessage
+_INF = float("inf")
+
+
+class _Timeout(Exception):
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+
+class _ServerFailed(Exception):
+    """The server closed or broke the connection before/during the response."""
+
+
+class _ClientGone(Exception):
+    pass
+
+
+def _deadline(timeout: float | None) -> float:
+    return _INF if timeout is None else trio.current_time() + timeout
+
+
+class HttpSession:
+    """One client connection in mode http."""
+
+    def __init__(self, sock: socket.socket, peer: tuple[str, int], local: tuple[str, int], fe: Any) -> None:
+        self.sock = sock
+        self.peer = peer
+        self.local = local
+        self.fe = fe  # net.frontend.FrontendCtx
+        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=fe.bufsize)
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.txn_in0 = 0  # bytes_in when the current transaction began (see FrontendCtx.finish)
+        self.requests = 0
+        self.server_timeout: float | None = None
+
+    async def run(self) -> None:
+        try:
+            while await self._transaction():
+                conn = self.conn
+                if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+                    break
+                conn.start_next_cycle()
+                await trio.lowlevel.checkpoint()
+        except (_ClientGone, sockio.PeerClosed, trio.ClosedResourceError):
+            pass
+        finally:
+            sockio.close(self.sock)
+
+    # --- client side ----------------------------------------------------------------------
+
+    async def _client_event(self, deadline: float, where: str) -> Any:
+        conn = self.conn
+        while True:
+            event = conn.next_event()
+            if event is not _NEED_DATA:
+                return event
+            with trio.move_on_at(deadline):
+                data = await sockio.recv(self.sock)
+                self.bytes_in += len(data)
+                conn.receive_data(data)
+                continue
+            raise _Timeout(where)
+
+    async def _to_client(self, data: bytes) -> None:
+        if data:
+            self.bytes_out += len(data)
+            with trio.move_on_at(_deadline(self.fe.timeouts.client)):
+                await sockio.send_all(self.sock, data)
+                return
+            raise _Timeout("client")
+
+    async def _read_request(self) -> Any:
+        """The next request head, or None when the client is done (closed or idle timeout)."""
+        t = self.fe.timeouts
+        first = self.requests == 0
+        conn = self.conn
+        if not first and not conn.trailing_data[0]:
+            # keep-alive: wait for the first byte of the next request under http-keep-alive
+            try:
+                await self._first_byte(_deadline(t.http_keep_alive))
+            except _Timeout:
+                return None
+        try:
+            return await self._client_event(_deadline(t.http_request), "http-request")
+        except _Timeout:
+            if self.bytes_in or conn.trailing_data[0]:
+                await self._parse_error(408)
+            return None
+        except h11.RemoteProtocolError:
+            await self._parse_error(400)
+            return None
+
+    async def _first_byte(self, deadline: float) -> None:
+        with trio.move_on_at(deadline):
+            data = await sockio.recv(self.sock)
+            self.bytes_in += len(data)
+            self.conn.receive_data(data)
+            return
+        raise _Timeout("http-keep-alive")
+
+    async def _parse_error(self, code: int) -> None:
+        fe = self.fe
+        fe.state.counters.ereq += 1
+        fe.state.counters.count_status(code)
+        fe.log_error(self, code, "CR" if code == 400 else "cR")
+        try:
+            await self._to_client(error_response(code, parsing=True))
+        except (_Timeout, sockio.PeerClosed):
+            pass
+
+    # --- one transaction ------------------------------------------------------------------
+
+    async def _transaction(self) -> bool:
+        """Serve one request; True when the client connection may carry another."""
+        request = await self._read_request()
+        if request is None or type(request) is h11.ConnectionClosed:
+            return False
+        self.requests += 1
+        txn = self.fe.new_txn(self, request)
+        headers = request.headers
+        if self._head_too_large(request) or smuggling_risk(headers):
+            await self._parse_error(400)
+            return False
+        view = RequestView(self.peer[0], self.peer[1], self.local[0], self.local[1],
+                           method=request.method.decode("ascii"), target=request.target.decode("latin-1"),
+                           headers=headers, version=request.http_version.decode("ascii"))
+        backend = self.fe.router.route(view)
+        txn.backend = backend
+        if backend is None:
+            return await self._local_error(txn, 503, "PR", request_read=False)
+        return await self._forward(txn, backend, request, view)
+
+    def _head_too_large(self, request: Any) -> bool:
+        """HAProxy refuses a head larger than bufsize - maxrewrite, or with too many headers.
+        h11 only bounds incomplete heads, so a large head read in one go is measured here
+        (only when the bytes read for this request exceed the limit: the common case is free)."""
+        fe = self.fe
+        if len(request.headers) > fe.maxhdr:
+            return True
+        if self.bytes_in - self.txn_in0 <= fe.max_head:
+            return False
+        size = len(request.method) + len(request.target) + 11
+        size += sum(len(n) + len(v) + 4 for n, v in request.headers)
+        return size > fe.max_head
+
+    async def _forward(self, txn: Any, backend: BackendState, request: Any, view: RequestView) -> bool:
+        attempt = txn.attempt
+        try:
+            server = await acquire(backend, view, attempt, backend.spec.timeouts.queue or backend.spec.timeouts.connect)
+        except NoServerAvailable:
+            return await self._local_error(txn, 503, "SC", request_read=False)
+        except QueueTimeout:
+            return await self._local_error(txn, 503, "sQ", request_read=False)
+        try:
+            return await self._with_server(txn, backend, request, view)
+        finally:
+            backend.release(attempt.server, trio.current_time())
+
+    async def _with_server(self, txn: Any, backend: BackendState, request: Any, view: RequestView) -> bool:
+        attempt = txn.attempt
+        self.server_timeout = backend.spec.timeouts.server
+        upgrade = is_upgrade(request.headers)
+        policy: HttpPolicy = self.fe.policy(backend)
+        headers = policy.request_headers(request.headers, self.peer[0], upgrade)
+        if request.http_version != b"1.1" and not any(n == b"host" for n, _ in headers):
+            headers.append((b"host", b""))
+        out = h11.Request(method=request.method, target=request.target, headers=headers)
+        for _ in range(2):  # a second try only when a reused idle connection turned out dead
+            try:
+                sconn = await open_conn(backend, view, attempt)
+            except ConnectError:
+                return await self._local_error(txn, 503, "SC", request_read=False)
+            txn.server_conn = sconn
+            try:
+                return await self._exchange(txn, sconn, out, policy, upgrade)
+            except _ServerFailed:
+                sockio.close(sconn.sock)
+                if sconn.reused and not txn.response_started and not txn.body_started:
+                    continue
+                return await self._server_error(txn, 502, "SH")
+            except _Timeout as exc:
+                sockio.close(sconn.sock)
+                if exc.where == "server":
+                    return await self._server_error(txn, 504, "sH")
+                txn.termination = "cD" if txn.response_started else "cR"
+                self.fe.finish(txn, self)
+                return False
+            except (_ClientGone, sockio.PeerClosed):
+                sockio.close(sconn.sock)
+                txn.termination = "CD" if txn.response_started else "CR"
+                self.fe.finish(txn, self)
+                return False
+        return False
+
+    async def _exchange(self, txn: Any, sconn: ServerConn, out: Any, policy: HttpPolicy, upgrade: bool) -> bool:
+        await self._to_server(sconn, sconn.h11.send(out))
+        if self.conn.client_is_waiting_for_100_continue:
+            response = await self._head_while_streaming(txn, sconn)
+        else:
+            await self._stream_request_body(txn, sconn)
+            response = await self._read_response_head(txn, sconn)
+        if response.status_code == 101 and upgrade:
+            return await self._tunnel(txn, sconn, response, policy)
+        conn = self.conn
+        reply = h11.Response(status_code=response.status_code, reason=response.reason,
+                             headers=policy.response_headers(response.headers, False))
+        txn.status = response.status_code
+        txn.response_started = True
+        await self._to_client(conn.send(reply))
+        await self._stream_response_body(txn, sconn)
+        txn.termination = "--"
+        give_back(sconn)
+        txn.server_conn = None
+        self.fe.finish(txn, self)
+        return not policy.close_client
+
+    async def _head_while_streaming(self, txn: Any, sconn: ServerConn) -> Any:
+        """Expect: 100-continue: the client sends its body only once the server says 100, so
+        read the server's answer while forwarding whatever body comes. A final answer that
+        comes first ends the body forwarding (the client connection then closes)."""
+        async with trio.open_nursery() as nursery:
+            body_done = trio.Event()
+
+            async def body() -> None:
+                await self._stream_request_body(txn, sconn)
+                body_done.set()
+
+            nursery.start_soon(body)
+            response = await self._read_response_head(txn, sconn)
+            if not body_done.is_set() and not txn.body_started:
+                nursery.cancel_scope.cancel()
+        return response
+
+    async def _to_server(self, sconn: ServerConn, data: bytes) -> None:
+        try:
+            with trio.move_on_at(_deadline(self.server_timeout)):
+                await sockio.send_all(sconn.sock, data)
+                return
+        except sockio.PeerClosed:
+            raise _ServerFailed() from None
+        raise _Timeout("server")
+
+    async def _stream_request_body(self, txn: Any, sconn: ServerConn) -> None:
+        client_timeout = self.fe.timeouts.client
+        while True:
+            event = await self._client_event(_deadline(client_timeout), "client")
+            t = type(event)
+            if t is _Data:
+                txn.body_started = True
+                await self._to_server(sconn, sconn.h11.send(event))
+            elif t is _EOM:
+                await self._to_server(sconn, sconn.h11.send(event))
+                return
+            elif t is h11.ConnectionClosed:
+                raise _ClientGone()
+            else:  # PAUSED: an Upgrade request is complete, waiting for the server's verdict
+                return
+
+    async def _server_event(self, sconn: ServerConn) -> Any:
+        h = sconn.h11
+        while True:
+            try:
+                event = h.next_event()
+            except h11.RemoteProtocolError:
+                raise _ServerFailed() from None
+            if event is not _NEED_DATA:
+                if type(event) is h11.ConnectionClosed:
+                    raise _ServerFailed()
+                return event
+            with trio.move_on_at(_deadline(self.server_timeout)):
+                data = await sockio.recv(sconn.sock)
+                h.receive_data(data)
+                continue
+            raise _Timeout("server")
+
+    async def _read_response_head(self, txn: Any, sconn: ServerConn) -> Any:
+        t0 = trio.current_time()
+        while True:
+            event = await self._server_event(sconn)
+            if type(event) is h11.InformationalResponse and event.status_code != 101:
+                # 100-continue and friends go straight to the client
+                txn.response_started = True
+                await self._to_client(self.conn.send(event))
+                continue
+            txn.response_ms = int((trio.current_time() - t0) * 1000)
+            return event
+
+    async def _stream_response_body(self, txn: Any, sconn: ServerConn) -> None:
+        conn = self.conn
+        while True:
+            event = await self._server_event(sconn)
+            t = type(event)
+            if t is _Data:
+                await self._to_client(conn.send(event))
+            elif t is _EOM:
+                await self._to_client(conn.send(event))
+                return
+
+    async def _tunnel(self, txn: Any, sconn: ServerConn, response: Any, policy: HttpPolicy) -> bool:
+        from trio_lb.net.relay import RelayStats, relay
+
+        reply = h11.InformationalResponse(status_code=101, reason=response.reason,
+                                          headers=policy.response_headers(response.headers, True))
+        txn.status = 101
+        txn.response_started = True
+        await self._to_client(self.conn.send(reply))
+        client_extra = self.conn.trailing_data[0]
+        server_extra = sconn.h11.trailing_data[0]
+        fe = self.fe
+        idle = fe.tunnel_timeout(txn.backend)
+        stats = RelayStats()
+        txn.server_conn = None
+        try:
+            txn.termination = await relay(sockio.as_trio(self.sock), sockio.as_trio(sconn.sock), idle_timeout=idle, stats=stats,
+                                          client_prefix=client_extra, server_prefix=server_extra)
+        finally:
+            sockio.close(sconn.sock)
+        self.bytes_in += stats.bytes_in
+        self.bytes_out += stats.bytes_out
+        fe.finish(txn, self)
+        return False
+
+    # --- errors -----------------------------------------------------------------------------
+
+    async def _local_error(self, txn: Any, code: int, termination: str, request_read: bool) -> bool:
+        """An error decided before any server answered (503 no server, queue timeout...)."""
+        close = not self._request_complete()
+        txn.status = code
+        txn.termination = termination
+        if close and not request_read:
+            # drain what is left of a small request body so the connection can live on
+            close = not await self._drain_request()
+        self.fe.finish(txn, self)
+        await self._to_client(self.conn.send(h11.Response(status_code=code, reason=_reason(code),
+                                                          headers=_error_headers(code, close)))
+                              + self.conn.send(h11.Data(data=_error_body(code))) + self.conn.send(h11.EndOfMessage()))
+        return not close
+
+    async def _server_error(self, txn: Any, code: int, termination: str) -> bool:
+        sconn = txn.server_conn
+        backend = txn.backend
+        server = txn.attempt.server
+        backend.counters.eresp += 1
+        if server is not None:
+            server.counters.eresp += 1
+        if sconn is not None:
+            sockio.close(sconn.sock)
+            txn.server_conn = None
+        txn.termination = termination
+        if txn.response_started:
+            self.fe.finish(txn, self)
+            return False
+        return await self._local_error(txn, code, termination, request_read=True)
+
+    def _request_complete(self) -> bool:
+        return self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED)
+
+    async def _drain_request(self) -> bool:
+        """Read and drop the rest of the request body (up to 1 MiB); True if it ended."""
+        budget = 1 << 20
+        try:
+            while budget > 0:
+                event = await self._client_event(_deadline(self.fe.timeouts.client), "client")
+                if type(event) is _EOM:
+                    return True
+                if type(event) is _Data:
+                    budget -= len(event.data)
+                else:
+                    return False
+        except (_Timeout, h11.RemoteProtocolError):
+            return False
+        return False
+
+
+def _reason(code: int) -> bytes:
+    from trio_lb.http.errorpages import REASONS
+
+    return REASONS[code].encode()
+
+
+def _error_body(code: int) -> bytes:
+    raw = error_response(code)
+    return raw[raw.index(b"\r\n\r\n") + 4:]
+
+
+def _error_headers(code: int, close: bool) -> list[tuple[bytes, bytes]]:
+    headers = [(b"content-length", str(len(_error_body(code))).encode()), (b"cache-control", b"no-cache"),
+               (b"content-type", b"text/html")]
+    if close:
+        headers.append((b"connection", b"close"))
+    return headers
+
+
+async def serve_http(sock: socket.socket, peer: tuple[str, int], local: tuple[str, int], fe: Any) -> None:
+    await HttpSession(sock, peer, local, fe).run()
+

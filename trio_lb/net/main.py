@@ -1,0 +1,164 @@
+"""The root of the running daemon: listeners, checks, signals, soft stop.
+
+`run(config, task_status=...)` binds every frontend, starts the health checks and reports a
+`Running` handle through `nursery.start`, so tests and the CLI know the bound addresses without
+sleeping. Two nurseries: `services` (listeners, checks, signals) inside `sessions` (client
+connections). A soft stop (SIGUSR1 or `Running.soft_stop()`) cancels the services, which closes
+the listeners, and lets the sessions finish; SIGTERM/SIGINT cancel everything at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import trio
+
+from trio_lb.config.model import Config
+from trio_lb.net import sockio
+from trio_lb.net.frontend import FrontendCtx
+from trio_lb.net.health_tasks import run_checks
+from trio_lb.net.http_proxy import serve_http
+from trio_lb.net.listeners import Gate, accept_loop, open_listener
+from trio_lb.net.tcp_proxy import serve_tcp
+from trio_lb.net.upstream import drop_idle
+from trio_lb.net.traffic_log import ProcessLog, make_traffic_logger
+from trio_lb.state.proxies import Runtime, build_runtime
+
+log = logging.getLogger("trio_lb")
+
+
+class BindError(Exception):
+    """A listener could not be bound; the message is HAProxy's `Starting frontend ...` alert."""
+
+
+@dataclass
+class Running:
+    runtime: Runtime
+    addresses: dict[str, list[tuple]] = field(default_factory=dict)  # frontend -> bound addresses
+    soft_stop: Callable[[], None] = lambda: None
+    hard_stop: Callable[[], None] = lambda: None
+
+    def address(self, frontend: str, index: int = 0) -> tuple:
+        return self.addresses[frontend][index]
+
+
+def _bind_all(config: Config) -> list[tuple[Any, Any, socket.socket]]:
+    bound = []
+    try:
+        for proxy in config.frontends:
+            if proxy.disabled:
+                continue
+            for bind in proxy.binds:
+                try:
+                    sock = open_listener(bind)
+                except OSError as exc:
+                    where = bind.host if bind.family == "unix" else f"[{bind.host or '0.0.0.0'}:{bind.port}]"
+                    raise BindError(f"Starting frontend {proxy.name}: cannot bind socket ({exc.strerror}) "
+                                    f"{where}") from None
+                bound.append((proxy, bind, sock))
+    except BaseException:
+        for _, _, sock in bound:
+            sock.close()
+        raise
+    return bound
+
+
+async def run(config: Config, *, quiet: bool = False, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    """Serve `config` until stopped. Raises BindError before `started()` if a bind fails."""
+    bound = _bind_all(config)
+    runtime = build_runtime(config, trio.current_time())
+    plog = ProcessLog(config, quiet=quiet)
+    for backend in runtime.backends.values():
+        backend.on_event = plog.backend_event
+    running = Running(runtime)
+    try:
+        await _serve(config, bound, runtime, plog, running, task_status)
+    finally:
+        for backend in runtime.backends.values():
+            for server in backend.servers:
+                drop_idle(server)
+
+
+async def _serve(config: Config, bound: list, runtime: Runtime, plog: ProcessLog, running: Running,
+                 task_status: Any) -> None:
+    handlers = {"http": serve_http, "tcp": serve_tcp}
+    async with trio.open_nursery() as sessions:
+        running.hard_stop = sessions.cancel_scope.cancel
+        async with trio.open_nursery() as services:
+            running.soft_stop = services.cancel_scope.cancel
+            ctxs: dict[str, FrontendCtx] = {}
+            for proxy, bind, sock in bound:
+                ctx = ctxs.get(proxy.name)
+                if ctx is None:
+                    ctx = ctxs[proxy.name] = FrontendCtx(proxy, runtime, make_traffic_logger(proxy, config))
+                runtime.frontends[proxy.name].listeners.append(sock)
+                running.addresses.setdefault(proxy.name, []).append(sock.getsockname())
+                gate = Gate(runtime, ctx.state)
+                on_conn = _session_runner(handlers[proxy.mode], ctx, gate, sock.getsockname())
+                services.start_soon(accept_loop, sock, sessions, gate, on_conn)
+            await services.start(run_checks, runtime, plog.emit)
+            services.start_soon(_signals, running)
+            plog.emit("notice", f"Proxy started. pid {runtime.pid}")
+            task_status.started(running)
+        runtime.stopping = True
+        plog.emit("warning", "Stopping: listeners closed, waiting for sessions in flight to finish.")
+        hard = config.global_.hard_stop_after
+        if hard is not None:
+            sessions.cancel_scope.deadline = trio.current_time() + hard
+
+
+def _session_runner(handler: Any, ctx: FrontendCtx, gate: Gate, local: tuple) -> Any:
+    local2 = (local[0], local[1]) if len(local) >= 2 else (str(local), 0)
+
+    async def on_conn(conn: socket.socket, peer: Any) -> None:
+        peer2 = (peer[0], peer[1]) if isinstance(peer, tuple) else ("unix", 0)
+        try:
+            await handler(conn, peer2, local2, ctx)
+        except Exception:  # a bug in one session must never take the daemon down
+            log.exception("session from %s:%s failed", *peer2)
+        finally:
+            sockio.close(conn)
+            gate.leave()
+
+    return on_conn
+
+
+async def _signals(running: Running) -> None:
+    sigs = {signal.SIGTERM, signal.SIGINT, signal.SIGUSR1}
+    with trio.open_signal_receiver(*sigs) as receiver:
+        async for signum in receiver:
+            if signum == signal.SIGUSR1:
+                running.soft_stop()
+            else:
+                running.hard_stop()
+
+
+def serve(config: Config, *, quiet: bool = False, on_started: Callable[[Running], None] | None = None) -> int:
+    """Blocking entry point used by the CLI."""
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            try:
+                running = await nursery.start(lambda task_status: run(config, quiet=quiet, task_status=task_status))
+            except BindError as exc:
+                print(f"[ALERT]    ({_pid()}) : {exc}", file=sys.stderr)
+                raise SystemExit(1) from None
+            if on_started is not None:
+                on_started(running)
+
+    try:
+        trio.run(main)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()

@@ -1,0 +1,83 @@
+"""mode tcp: pick a server, connect (retries, redispatch), then relay bytes both ways.
+
+The relay (net/relay.py) splices socket to socket when both ends are plain TCP, so the payload
+never enters Python. Inactivity: `timeout tunnel` if set, else the first of `timeout client`
+and `timeout server` to expire.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import trio
+
+from trio_lb.errors import ConnectError, NoServerAvailable
+from trio_lb.net import sockio
+from trio_lb.net.relay import RelayStats, relay
+from trio_lb.net.upstream import QueueTimeout, acquire, open_conn
+from trio_lb.rules.sample import RequestView
+
+
+class TcpSession:
+    __slots__ = ("sock", "peer", "local", "fe", "bytes_in", "bytes_out", "txn_in0")
+
+    def __init__(self, sock: socket.socket, peer: tuple[str, int], local: tuple[str, int], fe: Any) -> None:
+        self.sock = sock
+        self.peer = peer
+        self.local = local
+        self.fe = fe
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.txn_in0 = 0
+
+    async def run(self) -> None:
+        fe = self.fe
+        txn = fe.new_txn(self)
+        txn.attempt.dst_port = self.local[1]
+        view = RequestView(self.peer[0], self.peer[1], self.local[0], self.local[1])
+        backend = fe.router.route(view)
+        txn.backend = backend
+        try:
+            if backend is None:
+                txn.termination = "PR"
+                return
+            await self._to_backend(txn, backend, view)
+        finally:
+            sockio.close(self.sock)
+            fe.finish(txn, self)
+
+    async def _to_backend(self, txn: Any, backend: Any, view: RequestView) -> None:
+        timeouts = backend.spec.timeouts
+        try:
+            await acquire(backend, view, txn.attempt, timeouts.queue or timeouts.connect)
+        except NoServerAvailable:
+            txn.termination = "SC"
+            return
+        except QueueTimeout:
+            txn.termination = "sQ"
+            return
+        try:
+            await self._relay(txn, backend, view)
+        finally:
+            backend.release(txn.attempt.server, trio.current_time())
+
+    async def _relay(self, txn: Any, backend: Any, view: RequestView) -> None:
+        try:
+            sconn = await open_conn(backend, view, txn.attempt, http=False)
+        except ConnectError:
+            txn.termination = "SC"
+            return
+        stats = RelayStats()
+        try:
+            txn.termination = await relay(sockio.as_trio(self.sock), sockio.as_trio(sconn.sock), idle_timeout=self.fe.tunnel_timeout(backend),
+                                          stats=stats)
+        finally:
+            sockio.close(sconn.sock)
+            self.bytes_in += stats.bytes_in
+            self.bytes_out += stats.bytes_out
+
+
+async def serve_tcp(sock: socket.socket, peer: tuple[str, int], local: tuple[str, int], fe: Any) -> None:
+    await TcpSession(sock, peer, local, fe).run()
+

@@ -1,0 +1,88 @@
+"""Traffic counters and event rates, with `now` passed in (no clock reads here).
+
+The names are HAProxy's `show stat` column names so that the stats renderers can read them
+straight off these objects. One class serves frontends, backends and servers; a renderer
+decides which columns apply to which row.
+"""
+
+from __future__ import annotations
+
+
+class RateCounter:
+    """Events over the last second, as HAProxy's `freq_ctr` (a 1 s period, linear blend).
+
+    HAProxy reports `curr + prev * (1 - elapsed_in_current_period)`; we do the same so
+    that rates read like HAProxy's instead of jumping at each second boundary.
+    """
+
+    __slots__ = ("_period_start", "_curr", "_prev", "max")
+
+    def __init__(self) -> None:
+        self._period_start = 0
+        self._curr = 0
+        self._prev = 0
+        self.max = 0
+
+    def _rotate(self, now: float) -> None:
+        sec = int(now)
+        if sec != self._period_start:
+            self._prev = self._curr if sec == self._period_start + 1 else 0
+            self._curr = 0
+            self._period_start = sec
+
+    def hit(self, now: float, n: int = 1) -> None:
+        self._rotate(now)
+        self._curr += n
+        rate = self.rate(now)
+        if rate > self.max:
+            self.max = rate
+
+    def rate(self, now: float) -> int:
+        self._rotate(now)
+        remain = 1.0 - (now - self._period_start)
+        return self._curr + int(self._prev * remain)
+
+
+class Counters:
+    """Cumulative counters of one proxy side or one server (HAProxy names)."""
+
+    __slots__ = (
+        "stot", "bin", "bout", "dreq", "dresp", "ereq", "econ", "eresp", "wretr", "wredis",
+        "req_tot", "hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other",
+        "cli_abrt", "srv_abrt", "lbtot", "chkfail", "chkdown", "conn_tot", "intercepted",
+        "connect", "reuse", "smax", "qmax", "sess_rate", "req_rate", "conn_rate",
+        "last_sess", "qtime", "ctime", "rtime", "ttime",
+    )
+
+    def __init__(self) -> None:
+        self.reset(all_=True)
+
+    def reset(self, all_: bool = False) -> None:
+        """`clear counters` resets maxima only; `clear counters all` resets everything."""
+        if all_:
+            for name in self.__slots__:
+                setattr(self, name, 0)
+            self.sess_rate = RateCounter()
+            self.req_rate = RateCounter()
+            self.conn_rate = RateCounter()
+            self.last_sess = -1.0
+            # moving averages of the last requests' times (ms), as HAProxy's swrate over 1024
+            self.qtime = self.ctime = self.rtime = self.ttime = 0.0
+        else:
+            self.smax = self.qmax = 0
+            self.sess_rate.max = self.req_rate.max = self.conn_rate.max = 0
+
+    def count_status(self, status: int) -> None:
+        if 100 <= status < 600:
+            name = ("hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx")[status // 100 - 1]
+            setattr(self, name, getattr(self, name) + 1)
+        else:
+            self.hrsp_other += 1
+
+    def record_times(self, qtime: float, ctime: float, rtime: float, ttime: float) -> None:
+        """Fold one request's times (ms) into HAProxy-style sliding averages over 1024 samples."""
+        n = 1024
+        self.qtime += (qtime - self.qtime) / n if self.qtime else qtime
+        self.ctime += (ctime - self.ctime) / n if self.ctime else ctime
+        self.rtime += (rtime - self.rtime) / n if self.rtime else rtime
+        self.ttime += (ttime - self.ttime) / n if self.ttime else ttime
