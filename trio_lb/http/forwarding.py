@@ -67,15 +67,24 @@ class HttpPolicy:
 
 def _strip(headers: Iterable[tuple[bytes, bytes]], upgrade: bool) -> Headers:
     """Drop hop-by-hop headers and those the Connection header names (keep Upgrade on upgrades)."""
-    headers = list(headers)
-    extra: set[bytes] = set()
+    out: Headers = []
+    listed = None
     for name, value in headers:
-        if name == b"connection":
-            extra.update(v.strip().lower() for v in value.split(b","))
-    drop = HOP_BY_HOP | (extra - {b"close", b"keep-alive", b"upgrade"})
-    if upgrade:
-        drop = drop - {b"upgrade"}
-    return [(n, v) for n, v in headers if n not in drop]
+        if name in HOP_BY_HOP:
+            if name == b"connection":
+                listed = value if listed is None else listed + b"," + value
+            elif upgrade and name == b"upgrade":
+                out.append((name, value))
+            continue
+        out.append((name, value))
+    if listed is not None:
+        extra = {v.strip().lower() for v in listed.split(b",")} - _KEEP_TOKENS
+        if extra:
+            out = [(n, v) for n, v in out if n not in extra]
+    return out
+
+
+_KEEP_TOKENS = frozenset({b"close", b"keep-alive", b"upgrade", b""})
 
 
 def is_upgrade(headers: Iterable[tuple[bytes, bytes]]) -> bool:

@@ -7,7 +7,6 @@ transaction's counters are added up and its log line is written.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,32 +37,30 @@ class Txn:
 
     __slots__ = (
         "backend", "attempt", "status", "termination", "response_started", "body_started",
-        "server_conn", "start", "start_wall", "request_ms", "response_ms", "in0", "out0",
-        "method", "target", "version",
+        "server_conn", "start", "end", "request_ms", "response_ms", "in0", "out0", "request",
     )
 
     def __init__(self, start: float, in0: int, out0: int) -> None:
         self.backend: BackendState | None = None
-        self.attempt = Attempt()
+        self.attempt = Attempt(start=start)
         self.status: int | None = None
         self.termination = "--"
         self.response_started = False
         self.body_started = False
         self.server_conn: ServerConn | None = None
-        self.start = start
-        self.start_wall = time.time()
+        self.start = start  # trio clock; the logger converts to wall time only when it logs
+        self.end = 0.0
         self.request_ms = 0
         self.response_ms = -1
         self.in0 = in0
         self.out0 = out0
-        self.method: str | None = None
-        self.target: str | None = None
-        self.version: str | None = None
+        self.request: Any = None  # the h11 Request (decoded for the log line only)
 
 
 class FrontendCtx:
-    def __init__(self, proxy: Proxy, runtime: Runtime, logger: Any | None) -> None:
+    def __init__(self, proxy: Proxy, runtime: Runtime, logger: Any | None, watchdog: Any) -> None:
         self.spec = proxy
+        self.watchdog = watchdog
         self.runtime = runtime
         self.state: FrontendState = runtime.frontends[proxy.name]
         self.router = Router(proxy, runtime.backends)
@@ -96,18 +93,17 @@ class FrontendCtx:
         now = trio.current_time()
         txn = Txn(now, getattr(session, "txn_in0", 0), getattr(session, "bytes_out", 0))
         if request is not None:
-            txn.method = request.method.decode("ascii", "replace")
-            txn.target = request.target.decode("latin-1")
-            txn.version = request.http_version.decode("ascii", "replace")
+            txn.request = request
             counters = self.state.counters
             counters.req_tot += 1
             counters.req_rate.hit(now)
             self.runtime.cum_reqs += 1
         return txn
 
-    def finish(self, txn: Txn, session: Any) -> None:
+    def finish(self, txn: Txn, session: Any, now: float | None = None) -> None:
         """Add the transaction to the counters of its frontend, backend and server; log it."""
-        now = trio.current_time()
+        if now is None:
+            now = trio.current_time()
         bin_ = session.bytes_in - txn.in0
         bout = session.bytes_out - txn.out0
         session.txn_in0 = session.bytes_in
@@ -146,5 +142,4 @@ class FrontendCtx:
         txn = Txn(trio.current_time(), getattr(session, "txn_in0", 0), session.bytes_out)
         txn.status = code
         txn.termination = termination
-        txn.target = "<BADREQ>"
         self.logger.transaction(self, txn, session, trio.current_time())

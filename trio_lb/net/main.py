@@ -26,6 +26,7 @@ from trio_lb.net.http_proxy import serve_http
 from trio_lb.net.listeners import Gate, accept_loop, open_listener
 from trio_lb.net.tcp_proxy import serve_tcp
 from trio_lb.net.upstream import drop_idle
+from trio_lb.net.watchdog import Watchdog
 from trio_lb.net.traffic_log import ProcessLog, make_traffic_logger
 from trio_lb.state.proxies import Runtime, build_runtime
 
@@ -91,11 +92,13 @@ async def _serve(config: Config, bound: list, runtime: Runtime, plog: ProcessLog
         running.hard_stop = sessions.cancel_scope.cancel
         async with trio.open_nursery() as services:
             running.soft_stop = services.cancel_scope.cancel
+            watchdog = Watchdog()
+            sessions.start_soon(watchdog.run)
             ctxs: dict[str, FrontendCtx] = {}
             for proxy, bind, sock in bound:
                 ctx = ctxs.get(proxy.name)
                 if ctx is None:
-                    ctx = ctxs[proxy.name] = FrontendCtx(proxy, runtime, make_traffic_logger(proxy, config))
+                    ctx = ctxs[proxy.name] = FrontendCtx(proxy, runtime, make_traffic_logger(proxy, config), watchdog)
                 runtime.frontends[proxy.name].listeners.append(sock)
                 running.addresses.setdefault(proxy.name, []).append(sock.getsockname())
                 gate = Gate(runtime, ctx.state)
@@ -110,6 +113,8 @@ async def _serve(config: Config, bound: list, runtime: Runtime, plog: ProcessLog
         hard = config.global_.hard_stop_after
         if hard is not None:
             sessions.cancel_scope.deadline = trio.current_time() + hard
+        await watchdog.drain(lambda: runtime.actconn > 0)
+        sessions.cancel_scope.cancel()  # only the watchdog is left
 
 
 def _session_runner(handler: Any, ctx: FrontendCtx, gate: Gate, local: tuple) -> Any:

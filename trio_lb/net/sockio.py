@@ -18,6 +18,7 @@ import socket
 import trio
 
 from trio_lb.errors import ConnectError, ConnectTimeout
+from trio_lb.net.watchdog import Watch
 
 _wait_readable = trio.lowlevel.wait_readable
 _wait_writable = trio.lowlevel.wait_writable
@@ -52,6 +53,74 @@ async def send_all(sock: socket.socket, data: bytes | bytearray | memoryview) ->
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError) as exc:
             raise PeerClosed from exc
         view = view[sent:]
+
+
+_INF = float("inf")
+_RESET = (ConnectionResetError, ConnectionAbortedError, TimeoutError)
+_BROKEN = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+
+async def recv_within(sock: socket.socket, watch: Watch, timeout: float | None,
+                      deadline: float = _INF, idle: bool = False) -> bytes | None:
+    """recv with a time limit: None when `timeout` (relative) or `deadline` (absolute, on the
+    watchdog's clock) expires.
+
+    The syscall is tried first; only a wait that must happen arms the session's watch (see
+    net/watchdog.py), so a busy proxy pays no timer cost on the reads that succeed at once.
+    """
+    try:
+        return sock.recv(RECV_SIZE)
+    except BlockingIOError:
+        pass
+    except _RESET:
+        return b""
+    watch.arm(sock, timeout, deadline, idle)
+    try:
+        while True:  # the recv above just said EAGAIN: wait before trying again
+            await _wait_readable(sock)
+            try:
+                return sock.recv(RECV_SIZE)
+            except BlockingIOError:
+                continue
+            except _RESET:
+                return b""
+    except trio.ClosedResourceError:
+        if watch.fired:
+            return None
+        raise
+    finally:
+        watch.disarm()
+
+
+async def send_within(sock: socket.socket, watch: Watch, data: bytes, timeout: float | None) -> bool:
+    """send everything within `timeout` of inactivity; False on timeout, PeerClosed if gone."""
+    try:
+        sent = sock.send(data)
+    except BlockingIOError:
+        sent = 0
+    except _BROKEN as exc:
+        raise PeerClosed from exc
+    if sent == len(data):
+        return True
+    view = memoryview(data)[sent:]
+    try:
+        while view:
+            watch.arm(sock, timeout)
+            await _wait_writable(sock)
+            try:
+                sent = sock.send(view)
+            except BlockingIOError:
+                continue
+            except _BROKEN as exc:
+                raise PeerClosed from exc
+            view = view[sent:]
+        return True
+    except trio.ClosedResourceError:
+        if watch.fired:
+            return False
+        raise
+    finally:
+        watch.disarm()
 
 
 def is_idle_alive(sock: socket.socket) -> bool:

@@ -38,13 +38,14 @@ class TrafficLogger:
         backend = txn.backend
         server = txn.attempt.server
         at = txn.attempt
+        req = txn.request
         elapsed = int((now - txn.start) * 1000)
         tr = txn.request_ms if self.http else -1
         record = TxnLog(
             client_ip=session.peer[0], client_port=session.peer[1],
             frontend_ip=session.local[0], frontend_port=session.local[1],
             server_ip=server.host if server else None, server_port=server.port if server else None,
-            accept_date=txn.start_wall, frontend=ctx.spec.name,
+            accept_date=time.time() - (now - txn.start), frontend=ctx.spec.name,
             backend=backend.name if backend else None, server=server.name if server else None,
             TR=tr, Tw=at.queue_ms, Tc=at.connect_ms, Tr=txn.response_ms, Tt=elapsed + max(tr, 0),
             status=txn.status, bytes_read=session.bytes_out - txn.out0,
@@ -52,7 +53,9 @@ class TrafficLogger:
             actconn=rt.actconn, feconn=ctx.state.cur_sess, beconn=backend.cur_sess if backend else 0,
             srv_conn=server.cur_sess if server else 0, retries=at.retries, redispatched=at.redispatched,
             srv_queue=len(server.queue) if server else 0, backend_queue=len(backend.queue) if backend else 0,
-            method=txn.method, uri=txn.target, version=f"HTTP/{txn.version}" if txn.version else None,
+            method=req.method.decode("ascii", "replace") if req is not None else None,
+            uri=req.target.decode("latin-1") if req is not None else None,
+            version="HTTP/" + req.http_version.decode("ascii", "replace") if req is not None else None,
             request_counter=rt.cum_reqs, log_counter=self.count,
         )
         self.count += 1

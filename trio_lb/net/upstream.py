@@ -45,6 +45,7 @@ class ServerConn:
     h11: h11.Connection | None  # None in mode tcp
     server: ServerState
     reused: bool = False
+    idle_since: float = 0.0
 
 
 @dataclass(slots=True)
@@ -57,15 +58,18 @@ class Attempt:
     retries: int = 0
     redispatched: bool = False
     dst_port: int = 80
+    start: float = 0.0  # trio clock when the request started (set by the caller)
 
 
 async def acquire(backend: BackendState, req: object, attempt: Attempt, queue_timeout: float | None) -> ServerState:
     """A server slot for `req`, waiting in the queue if needed. Raises NoServerAvailable / QueueTimeout."""
-    t0 = trio.current_time()
+    t0 = attempt.start
     got = backend.acquire(req, t0)
     if isinstance(got, Waiter):
         got = await _wait_in_queue(backend, got, queue_timeout)
-    attempt.queue_ms = int((trio.current_time() - t0) * 1000)
+        attempt.queue_ms = int((trio.current_time() - t0) * 1000)
+    else:
+        attempt.queue_ms = 0
     if got is None:
         backend.release(None, trio.current_time())
         raise NoServerAvailable(backend.name)
@@ -88,18 +92,23 @@ async def _wait_in_queue(backend: BackendState, waiter: Waiter, timeout: float |
     return waiter.server
 
 
-def take_idle(server: ServerState) -> ServerConn | None:
+# A connection idle for less than this is reused without probing it first: a server that closed
+# it in between is caught by the one-time retry in http_proxy (request not yet streamed).
+FRESH_IDLE = 1.0
+
+
+def take_idle(server: ServerState, now: float) -> ServerConn | None:
     idle = server.idle
     while idle:
         conn = idle.pop()
-        if sockio.is_idle_alive(conn.sock):
+        if now - conn.idle_since < FRESH_IDLE or sockio.is_idle_alive(conn.sock):
             conn.reused = True
             return conn
         sockio.close(conn.sock)
     return None
 
 
-def give_back(conn: ServerConn) -> None:
+def give_back(conn: ServerConn, now: float) -> None:
     """Pool the connection if both h11 sides finished cleanly and the server is still in use."""
     h = conn.h11
     server = conn.server
@@ -107,6 +116,7 @@ def give_back(conn: ServerConn) -> None:
             and len(server.idle) < MAX_IDLE_PER_SERVER):
         h.start_next_cycle()
         conn.reused = False
+        conn.idle_since = now
         server.idle.append(conn)
     else:
         sockio.close(conn.sock)
@@ -125,7 +135,7 @@ async def open_conn(backend: BackendState, req: object, attempt: Attempt, *, htt
     server = attempt.server
     assert server is not None
     if http:
-        conn = take_idle(server)
+        conn = take_idle(server, attempt.start)
         if conn is not None:
             attempt.connect_ms = 0
             return conn

@@ -12,35 +12,46 @@ class RateCounter:
     """Events over the last second, as HAProxy's `freq_ctr` (a 1 s period, linear blend).
 
     HAProxy reports `curr + prev * (1 - elapsed_in_current_period)`; we do the same so
-    that rates read like HAProxy's instead of jumping at each second boundary.
+    that rates read like HAProxy's instead of jumping at each second boundary. `hit()` runs
+    several times per request, so it only counts; the maximum is folded in when a period ends
+    and when someone reads it.
     """
 
-    __slots__ = ("_period_start", "_curr", "_prev", "max")
+    __slots__ = ("_period_start", "_curr", "_prev", "_max")
 
     def __init__(self) -> None:
         self._period_start = 0
         self._curr = 0
         self._prev = 0
-        self.max = 0
+        self._max = 0
 
-    def _rotate(self, now: float) -> None:
-        sec = int(now)
-        if sec != self._period_start:
-            self._prev = self._curr if sec == self._period_start + 1 else 0
-            self._curr = 0
-            self._period_start = sec
+    def _rotate(self, sec: int) -> None:
+        if self._curr > self._max:
+            self._max = self._curr
+        self._prev = self._curr if sec == self._period_start + 1 else 0
+        self._curr = 0
+        self._period_start = sec
 
     def hit(self, now: float, n: int = 1) -> None:
-        self._rotate(now)
+        sec = int(now)
+        if sec != self._period_start:
+            self._rotate(sec)
         self._curr += n
-        rate = self.rate(now)
-        if rate > self.max:
-            self.max = rate
 
     def rate(self, now: float) -> int:
-        self._rotate(now)
-        remain = 1.0 - (now - self._period_start)
+        sec = int(now)
+        if sec != self._period_start:
+            self._rotate(sec)
+        remain = 1.0 - (now - sec)
         return self._curr + int(self._prev * remain)
+
+    @property
+    def max(self) -> int:
+        return max(self._max, self._curr)
+
+    @max.setter
+    def max(self, value: int) -> None:
+        self._max = value
 
 
 class Counters:
