@@ -137,3 +137,10 @@ async def raw_request(port: int, data: bytes, *, read_until_close: bool = True, 
                 break
     await stream.aclose()
     return out
+
+
+async def wait_for(condition: Callable[[], bool], step: float = 0.01) -> None:
+    """Wait until the LB's state reaches `condition` (the caller's fail_after bounds it).
+    For state that settles after a peer's close, where there is no event to wait on."""
+    while not condition():
+        await trio.sleep(step)

@@ -93,6 +93,10 @@ def _serve(config, pidfile: str | None, quiet: bool, ready_fd: int | None = None
         if ready_fd is not None:
             os.write(ready_fd, b"ok")
             os.close(ready_fd)
+            # detached: errors before this point reached the caller's terminal; now let go of it
+            devnull = os.open(os.devnull, os.O_RDWR)
+            os.dup2(devnull, 2)
+            os.close(devnull)
 
     try:
         return serve(config, quiet=quiet, on_started=started)

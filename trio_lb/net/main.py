@@ -80,6 +80,7 @@ async def run(config: Config, *, quiet: bool = False, task_status: Any = trio.TA
     try:
         await _serve(config, bound, runtime, plog, running, task_status)
     finally:
+        plog.close()
         for backend in runtime.backends.values():
             for server in backend.servers:
                 drop_idle(server)
@@ -98,7 +99,8 @@ async def _serve(config: Config, bound: list, runtime: Runtime, plog: ProcessLog
             for proxy, bind, sock in bound:
                 ctx = ctxs.get(proxy.name)
                 if ctx is None:
-                    ctx = ctxs[proxy.name] = FrontendCtx(proxy, runtime, make_traffic_logger(proxy, config), watchdog)
+                    logger = plog.track(make_traffic_logger(proxy, config))
+                    ctx = ctxs[proxy.name] = FrontendCtx(proxy, runtime, logger, watchdog)
                 runtime.frontends[proxy.name].listeners.append(sock)
                 running.addresses.setdefault(proxy.name, []).append(sock.getsockname())
                 gate = Gate(runtime, ctx.state)
@@ -106,7 +108,8 @@ async def _serve(config: Config, bound: list, runtime: Runtime, plog: ProcessLog
                 services.start_soon(accept_loop, sock, sessions, gate, on_conn)
             await services.start(run_checks, runtime, plog.emit)
             services.start_soon(_signals, running)
-            plog.emit("notice", f"Proxy started. pid {runtime.pid}")
+            for proxy in config.proxies:
+                plog.emit("notice", f"Proxy {proxy.name} started.")
             task_status.started(running)
         runtime.stopping = True
         plog.emit("warning", "Stopping: listeners closed, waiting for sessions in flight to finish.")

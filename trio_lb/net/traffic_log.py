@@ -80,6 +80,7 @@ class ProcessLog:
         self.quiet = quiet
         self.logger = Logger(config.global_.logs, hostname=config.global_.node) if config.global_.logs else None
         self.pid = os.getpid()
+        self._traffic: list[TrafficLogger] = []
 
     def emit(self, level: str, message: str) -> None:
         if not self.quiet and level in _TAGS and level != "info":
@@ -89,3 +90,15 @@ class ProcessLog:
 
     def backend_event(self, backend: Any, server: Any, message: str) -> None:
         self.emit("notice", message)
+
+    def track(self, traffic: TrafficLogger | None) -> TrafficLogger | None:
+        """Remember a traffic logger so that close() releases its sockets too."""
+        if traffic is not None:
+            self._traffic.append(traffic)
+        return traffic
+
+    def close(self) -> None:
+        for traffic in self._traffic:
+            traffic.logger.close()
+        if self.logger is not None:
+            self.logger.close()

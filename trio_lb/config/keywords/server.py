@@ -137,6 +137,10 @@ def _flag(attr: str, value: bool) -> Handler:
 
 
 def _weight(line: _Line, value: str) -> None:
+    # HAProxy reads the number with atol() and would take "x" as weight 0, silently taking the
+    # server out of rotation; a value that is not a number is an error here.
+    if not value.lstrip("-").isdigit():
+        raise line.fail(f"weight of server {line.label} expects an integer between 0 and 256, found '{value}'.")
     n = atol(value)
     if n < 0 or n > 256:
         raise line.fail(f"weight of server {line.label} is not within 0 and 256 ({n})..")
