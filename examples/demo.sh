@@ -1,30 +1,30 @@
 #!/usr/bin/env bash
 # Start an example config with its demo backends:  examples/demo.sh [l7-site|mysql-read|redis|static-hash]
-# The load balancer runs in the foreground (Ctrl-C stops it and the demo backends).
+# The load balancer runs in the foreground; Ctrl-C (or SIGTERM) stops it and the demo backends.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 example=${1:-l7-site}
 py=${PYTHON:-python3}
 case "$example" in
   l7-site)     servers="http:web1:127.0.0.1:8081 http:web2:127.0.0.1:8082 http:api1:127.0.0.1:8091 http:api2:127.0.0.1:8092"
-               hint="curl -s http://127.0.0.1:8080/   (repeat: web1/web2 alternate);  curl -s http://127.0.0.1:8080/api/x"
-               sock=/tmp/trio-lb-l7.sock ;;
+               hint="curl -s http://127.0.0.1:8080/   (repeat: web1/web2 alternate);  curl -s http://127.0.0.1:8080/api/x" ;;
   mysql-read)  servers="mysql:db1:127.0.0.1:3317 mysql:db2:127.0.0.1:3318 mysql:db3:127.0.0.1:3319"
-               hint="echo hi | socat - TCP:127.0.0.1:3306"
-               sock=/tmp/trio-lb-mysql.sock ;;
+               hint="echo hi | socat - TCP:127.0.0.1:3306" ;;
   redis)       servers="redis:r1:127.0.0.1:6391 redis:r2:127.0.0.1:6392"
-               hint="printf 'PING\r\nGET k\r\nQUIT\r\n' | socat - TCP:127.0.0.1:6379"
-               sock=/tmp/trio-lb-redis.sock ;;
+               hint="printf 'PING\r\nGET k\r\nQUIT\r\n' | socat - TCP:127.0.0.1:6379" ;;
   static-hash) servers="http:cache1:127.0.0.1:8101 http:cache2:127.0.0.1:8102 http:cache3:127.0.0.1:8103"
-               hint="curl -s http://127.0.0.1:8090/img/logo.png   (the same URI always hits the same cache)"
-               sock=/tmp/trio-lb-static.sock ;;
+               hint="curl -s http://127.0.0.1:8090/img/logo.png   (the same URI always hits the same cache)" ;;
   *) echo "usage: $0 [l7-site|mysql-read|redis|static-hash]" >&2; exit 2 ;;
 esac
+pids=()
+stop() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap stop EXIT
+trap 'exit 130' INT TERM
 # shellcheck disable=SC2086
-"$py" "$here/demo_backends.py" $servers &
-backends=$!
-trap 'kill $backends 2>/dev/null || true' EXIT
-echo "demo backends started (pid $backends)"
+"$py" "$here/demo_backends.py" --print-ready $servers &
+pids+=($!)
+"$py" -m trio_lb -f "$here/$example.cfg" &
+pids+=($!)
+echo "demo backends and trio-lb started (pids ${pids[*]})"
 echo "try:    $hint"
-echo "admin:  echo 'show servers state' | socat stdio $sock"
-"$py" -m trio_lb -f "$here/$example.cfg"
+wait "${pids[1]}"

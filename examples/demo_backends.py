@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 
 import trio
 
@@ -115,7 +116,7 @@ async def main(specs: list[str], print_ready: bool) -> None:
             async def serve(stream: trio.SocketStream, handler=handler, name=name) -> None:
                 await handler(name, stream)
 
-            await nursery.start(trio.serve_tcp, serve, int(port), host)
+            await nursery.start(partial(trio.serve_tcp, serve, int(port), host=host))
         if print_ready:
             print("ready", flush=True)
 

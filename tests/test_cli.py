@@ -150,8 +150,8 @@ def test_bind_error_is_an_alert(tmp_path):
     finally:
         taken.close()
     assert r.returncode == 1
-    assert f"[ALERT]    ({r.stderr.split('(')[1].split(')')[0]}) : Starting frontend f: cannot bind socket " \
-           f"(Address already in use) [127.0.0.1:{port}]" in r.stderr
+    assert mask_pid(r.stderr) == (f"[ALERT]    (PID) : Starting frontend f: cannot bind socket "
+                                  f"(Address already in use) [127.0.0.1:{port}]\n")
 
 
 def _wait_for_path(path: Path, timeout: float = 10) -> None:

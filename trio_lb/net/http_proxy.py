@@ -437,10 +437,13 @@ class HttpSession:
         if close and not request_read:
             # drain what is left of a small request body so the connection can live on
             close = not await self._drain_request()
-        self.fe.finish(txn, self)
-        await self._to_client(self.conn.send(h11.Response(status_code=code, reason=_reason(code),
-                                                          headers=_error_headers(code, close)))
-                              + self.conn.send(h11.Data(data=_error_body(code))) + self.conn.send(h11.EndOfMessage()))
+        try:
+            await self._to_client(self.conn.send(h11.Response(status_code=code, reason=_reason(code),
+                                                              headers=_error_headers(code, close)))
+                                  + self.conn.send(h11.Data(data=_error_body(code)))
+                                  + self.conn.send(h11.EndOfMessage()))
+        finally:
+            self.fe.finish(txn, self)
         return not close
 
     async def _server_error(self, txn: Any, code: int, termination: str) -> bool:

@@ -109,7 +109,7 @@ async def _serve(config: Config, bound: list, runtime: Runtime, plog: ProcessLog
             await services.start(run_checks, runtime, plog.emit)
             services.start_soon(_signals, running)
             for proxy in config.proxies:
-                plog.emit("notice", f"Proxy {proxy.name} started.")
+                plog.emit("notice", f"Proxy {proxy.name} started.", stderr=False)  # logs only, as HAProxy
             task_status.started(running)
         runtime.stopping = True
         plog.emit("warning", "Stopping: listeners closed, waiting for sessions in flight to finish.")
@@ -149,13 +149,17 @@ async def _signals(running: Running) -> None:
 def serve(config: Config, *, quiet: bool = False, on_started: Callable[[Running], None] | None = None) -> int:
     """Blocking entry point used by the CLI."""
 
+    code = 0
+
     async def main() -> None:
+        nonlocal code
         async with trio.open_nursery() as nursery:
             try:
                 running = await nursery.start(lambda task_status: run(config, quiet=quiet, task_status=task_status))
             except BindError as exc:
                 print(f"[ALERT]    ({_pid()}) : {exc}", file=sys.stderr)
-                raise SystemExit(1) from None
+                code = 1
+                return
             if on_started is not None:
                 on_started(running)
 
@@ -163,7 +167,7 @@ def serve(config: Config, *, quiet: bool = False, on_started: Callable[[Running]
         trio.run(main)
     except KeyboardInterrupt:
         pass
-    return 0
+    return code
 
 
 def _pid() -> int:

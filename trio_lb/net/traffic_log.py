@@ -82,8 +82,8 @@ class ProcessLog:
         self.pid = os.getpid()
         self._traffic: list[TrafficLogger] = []
 
-    def emit(self, level: str, message: str) -> None:
-        if not self.quiet and level in _TAGS and level != "info":
+    def emit(self, level: str, message: str, stderr: bool = True) -> None:
+        if stderr and not self.quiet and level in _TAGS and level != "info":
             print(f"{_TAGS[level]}({self.pid}) : {message}", file=sys.stderr, flush=True)
         if self.logger is not None:
             self.logger.log(message, level=level, now=time.time())

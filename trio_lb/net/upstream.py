@@ -65,14 +65,16 @@ async def acquire(backend: BackendState, req: object, attempt: Attempt, queue_ti
     """A server slot for `req`, waiting in the queue if needed. Raises NoServerAvailable / QueueTimeout."""
     t0 = attempt.start
     got = backend.acquire(req, t0)
+    if got is None:  # refused at once: nothing was counted on the backend
+        raise NoServerAvailable(backend.name)
     if isinstance(got, Waiter):
         got = await _wait_in_queue(backend, got, queue_timeout)
         attempt.queue_ms = int((trio.current_time() - t0) * 1000)
+        if got is None:  # the queue was refused (no server left): give back the queued session
+            backend.release(None, trio.current_time())
+            raise NoServerAvailable(backend.name)
     else:
         attempt.queue_ms = 0
-    if got is None:
-        backend.release(None, trio.current_time())
-        raise NoServerAvailable(backend.name)
     attempt.server = got
     return got
 
