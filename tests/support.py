@@ -144,3 +144,24 @@ async def wait_for(condition: Callable[[], bool], step: float = 0.01) -> None:
     For state that settles after a peer's close, where there is no event to wait on."""
     while not condition():
         await trio.sleep(step)
+
+
+def http_config(port: int, *, backend: str = "", frontend: str = "", timeouts: str = "",
+                client: str = "5s", server: str = "5s") -> str:
+    """The usual test config: frontend `fe` on port 0 -> backend `be` with one server `s1`.
+    Extra lines go in `backend`, `frontend` and `timeouts` (added to defaults, last one wins)."""
+    return f"""
+defaults
+    mode http
+    timeout connect 1s
+    timeout client {client}
+    timeout server {server}
+{timeouts}
+frontend fe
+    bind 127.0.0.1:0
+{frontend}
+    default_backend be
+backend be
+{backend}
+    server s1 127.0.0.1:{port}
+"""

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import trio
 
-from tests.support import lb_port, raw_request, start_backend, start_lb
+from tests.support import http_config, lb_port, raw_request, start_backend, start_lb
 
 BAD_REQUEST = (b"HTTP/1.1 400 Bad request\r\nContent-length: 90\r\nCache-Control: no-cache\r\nConnection: close\r\n"
                b"Content-Type: text/html\r\n\r\n<html><body><h1>400 Bad request</h1>\n"
@@ -19,20 +19,7 @@ TIMEOUT_408 = (b"HTTP/1.1 408 Request Time-out\r\nContent-length: 110\r\nCache-C
 
 
 def config(port: int, extra: str = "", timeouts: str = "") -> str:
-    return f"""
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 2s
-    timeout server 2s
-{timeouts}
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-{extra}
-    server s1 127.0.0.1:{port}
-"""
+    return http_config(port, backend=extra, timeouts=timeouts, client="2s", server="2s")
 
 
 async def _good_client_loop(port: int, count: int, results: list) -> None:

@@ -8,7 +8,7 @@ import os
 import httpx
 import trio
 
-from tests.support import lb_port, start_backend, start_lb
+from tests.support import http_config, lb_port, start_backend, start_lb
 
 try:
     import h11_mypyc as h11
@@ -25,20 +25,7 @@ def rss_bytes() -> int:
 
 
 def config(port: int, extra: str = "", timeouts: str = "") -> str:
-    return f"""
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
-{timeouts}
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-{extra}
-    server s1 127.0.0.1:{port}
-"""
+    return http_config(port, backend=extra, timeouts=timeouts, client="10s", server="10s")
 
 
 async def _streaming_server(task_status=trio.TASK_STATUS_IGNORED):

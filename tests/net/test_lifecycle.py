@@ -11,7 +11,7 @@ import httpx
 import trio
 
 import trio_lb.config as config_pkg
-from tests.support import lb_port, start_backend, wait_for
+from tests.support import http_config, lb_port, start_backend, wait_for
 from trio_lb.net.main import run
 
 
@@ -20,23 +20,9 @@ async def _slow(backend, event, body):
     return 200, [], b"slow done\n"
 
 
-CONFIG = """
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
-    bind 127.0.0.1:0
-    default_backend be
-backend be
-    server s1 127.0.0.1:{port}
-"""
-
-
 async def _soft_stop_scenario(nursery, trigger) -> None:
     backend = await start_backend(nursery, "s1", handler=_slow)
-    config = config_pkg.parse(CONFIG.format(port=backend.port), "t.cfg")
+    config = config_pkg.parse(http_config(backend.port), "t.cfg")
     finished = trio.Event()
 
     async def serve(task_status=trio.TASK_STATUS_IGNORED):
@@ -80,7 +66,7 @@ async def test_sigusr1_is_a_soft_stop(nursery):
 async def test_soft_stop_closes_idle_keepalive_connections(nursery):
     with trio.fail_after(10):
         backend = await start_backend(nursery, "s1")
-        config = config_pkg.parse(CONFIG.format(port=backend.port).replace("5s", "30s"), "t.cfg")
+        config = config_pkg.parse(http_config(backend.port, client="30s", server="30s"), "t.cfg")
         lb = await nursery.start(lambda task_status: run(config, quiet=True, task_status=task_status))
         stream = await trio.open_tcp_stream("127.0.0.1", lb_port(lb, "fe"))
         await stream.send_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -83,6 +83,14 @@ class Counters:
             self.smax = self.qmax = 0
             self.sess_rate.max = self.req_rate.max = self.conn_rate.max = 0
 
+    def session_opened(self, cur: int, now: float) -> None:
+        """A new session on a server or backend that now has `cur` of them."""
+        self.stot += 1
+        self.last_sess = now
+        self.sess_rate.hit(now)
+        if cur > self.smax:
+            self.smax = cur
+
     def count_status(self, status: int) -> None:
         if 100 <= status < 600:
             name = ("hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx")[status // 100 - 1]

@@ -91,12 +91,7 @@ class BackendState:
 
     def _session_opened(self, now: float) -> None:
         self.cur_sess += 1
-        c = self.counters
-        c.stot += 1
-        c.last_sess = now
-        c.sess_rate.hit(now)
-        if self.cur_sess > c.smax:
-            c.smax = self.cur_sess
+        self.counters.session_opened(self.cur_sess, now)
 
     def release(self, server: ServerState | None, now: float) -> None:
         """End of a request that had a slot (server) or that never got one (None)."""

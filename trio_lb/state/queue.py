@@ -53,12 +53,7 @@ class Waiter:
 
 def take_slot(backend: Any, server: ServerState, now: float) -> None:
     server.cur_sess += 1
-    c = server.counters
-    c.stot += 1
-    c.last_sess = now
-    c.sess_rate.hit(now)
-    if server.cur_sess > c.smax:
-        c.smax = server.cur_sess
+    server.counters.session_opened(server.cur_sess, now)
 
 
 def acquire(backend: Any, req: Any, now: float, avoid: ServerState | None = None) -> ServerState | Waiter | None:
