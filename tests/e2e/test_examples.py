@@ -192,6 +192,11 @@ async def test_static_hash_consistent(nursery, tmp_path):
             # only cache2's objects moved; the others kept their cache
             assert moved and all(before[p] == "cache2" for p in moved)
             assert "cache2" not in after.values()
+            await start_backend(nursery, "cache2", handler=health_handler, port=caches["cache2"].port)
+            t0 = trio.current_time()
+            await wait_for(lambda: be.server("cache2").usable)
+            assert trio.current_time() - t0 <= 2 * 1.0 + 1.0  # default rise 2 x inter 1s
+            assert await placement() == before  # every object is back on its cache
 
 
 @pytest.mark.parametrize("name", ["l7-site", "mysql-read", "redis", "static-hash"])

@@ -245,3 +245,23 @@ backend be
             for _ in range(2):
                 inner.start_soon(one)
         assert sorted(statuses) == [200, 503]
+
+
+async def test_frontend_maxconn_leaves_extra_clients_in_the_backlog(nursery):
+    with trio.fail_after(10):
+        port = await nursery.start(_streaming_server)
+        lb = await start_lb(nursery, config(port).replace("    bind 127.0.0.1:0", "    bind 127.0.0.1:0\n    maxconn 1"))
+        fe_port = lb_port(lb, "fe")
+        first = await trio.open_tcp_stream("127.0.0.1", fe_port)
+        await first.send_all(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na")
+        assert (await first.receive_some(4096)).startswith(b"HTTP/1.1 200")
+        # the first connection stays open (keep-alive): a second client is not served meanwhile
+        second = await trio.open_tcp_stream("127.0.0.1", fe_port)  # the kernel completes the handshake
+        await second.send_all(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nb")
+        with trio.move_on_after(0.3) as waited:
+            await second.receive_some(4096)
+        assert waited.cancelled_caught
+        assert lb.runtime.frontends["fe"].cur_sess == 1
+        await first.aclose()  # a slot frees up: the second is accepted and served
+        assert (await second.receive_some(4096)).startswith(b"HTTP/1.1 200")
+        await second.aclose()

@@ -125,3 +125,32 @@ backend be
         assert line.startswith("Server be/s1 is DOWN, reason: Layer4 connection problem, info: \"Connection refused\"")
         assert "0 active and 0 backup servers left." in line
         assert (await lines.receive()) == "backend be has no server available!\n"
+
+
+async def test_slowstart_ramps_the_weight_up(nursery):
+    with trio.fail_after(15):
+        b1 = await start_backend(nursery, "s1")
+        b2 = await start_backend(nursery, "s2")
+        config = config_pkg.parse(f"""
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:0
+    default_backend be
+backend be
+    server s1 127.0.0.1:{b1.port} weight 100 check inter 100ms fall 1 rise 1 slowstart 1s
+    server s2 127.0.0.1:{b2.port} weight 100
+""", "t.cfg")
+        lb = await nursery.start(lambda task_status: run(config, quiet=True, task_status=task_status))
+        s1 = lb.runtime.backends["be"].server("s1")
+        b1.stop()
+        await wait_for(lambda: not s1.usable)
+        await start_backend(nursery, "s1", port=b1.port)
+        await wait_for(lambda: s1.usable)
+        seen = [s1.eweight]
+        await wait_for(lambda: seen.append(s1.eweight) or s1.eweight == 100)
+        ramp = sorted(set(seen))
+        assert ramp[0] < 50 and ramp[-1] == 100 and len(ramp) >= 3  # several steps on the way up

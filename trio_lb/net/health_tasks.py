@@ -47,12 +47,36 @@ def apply_result(backend: BackendState, server: ServerState, result: CheckResult
 async def run_checks(runtime: Runtime, emit: Emit, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
     """Start every server's check loop; runs until cancelled."""
     async with trio.open_nursery() as nursery:
+        nursery.start_soon(ramp_slowstart, runtime)
         spread = int(runtime.config.global_.settings.get("spread-checks", 0) or 0)
         for backend in runtime.backends.values():
             checked = [s for s in backend.servers if s.health is not None]
             for i, server in enumerate(checked):
                 nursery.start_soon(_one, backend, server, emit, i, len(checked), spread)
         task_status.started()
+
+
+# How often a server in slowstart gets its weight re-evaluated (HAProxy steps its warmup too).
+RAMP_STEP = 0.25
+
+
+async def ramp_slowstart(runtime: Runtime) -> None:
+    """Raise the effective weight of servers in their slowstart window, step by step."""
+    ramping: set[ServerState] = set()
+    while True:
+        await trio.sleep(RAMP_STEP)
+        now = trio.current_time()
+        for backend in runtime.backends.values():
+            for server in backend.servers:
+                if now < server.slowstart_until or server in ramping:
+                    before = server.eweight
+                    server.refresh(now)
+                    if server.eweight != before:
+                        backend.server_changed(server, now)
+                    if now < server.slowstart_until:
+                        ramping.add(server)
+                    else:
+                        ramping.discard(server)
 
 
 async def _one(backend: BackendState, server: ServerState, emit: Emit, index: int, count: int, spread: int) -> None:
