@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from trio_lb.config.model import Bind, Config, Proxy
 from trio_lb.state.counters import Counters
-from trio_lb.state.servers import MAINT
+from trio_lb.state.servers import DRAIN, MAINT
 from trio_lb.stats.selection import StatFilter
 
 if TYPE_CHECKING:
@@ -71,15 +71,41 @@ class Row:
     lb: LbSummary | None = None  # backend rows only
     slim: int = 0  # backend rows only: fullconn (configured or computed)
 
+    # the objects of the row, for getters that only run on the row kinds that have them
+    @property
+    def fe(self) -> FrontendState:
+        assert self.frontend is not None
+        return self.frontend
+
+    @property
+    def be(self) -> BackendState:
+        assert self.backend is not None
+        return self.backend
+
+    @property
+    def srv(self) -> ServerState:
+        assert self.server is not None
+        return self.server
+
+    @property
+    def li(self) -> ListenerView:
+        assert self.listener is not None
+        return self.listener
+
+    @property
+    def weights(self) -> LbSummary:
+        assert self.lb is not None
+        return self.lb
+
     @property
     def counters(self) -> Counters:
         if self.kind == "S":
-            return self.server.counters  # type: ignore[union-attr]
+            return self.srv.counters
         if self.kind == "B":
-            return self.backend.counters  # type: ignore[union-attr]
+            return self.be.counters
         if self.kind == "L":
-            return self.listener.counters  # type: ignore[union-attr]
-        return self.frontend.counters  # type: ignore[union-attr]
+            return self.li.counters
+        return self.fe.counters
 
     @property
     def http(self) -> bool:
@@ -92,9 +118,9 @@ class Row:
     @property
     def sid(self) -> int:
         if self.kind == "S":
-            return self.server.id  # type: ignore[union-attr]
+            return self.srv.id
         if self.kind == "L":
-            return self.listener.luid  # type: ignore[union-attr]
+            return self.li.luid
         return 0
 
 
@@ -122,6 +148,15 @@ def server_weight(server: ServerState) -> int:
     """The server `weight` column: HAProxy keeps the effective weight of a DOWN, MAINT or DRAIN
     server (it only stops picking it), so only a usable server shows its slowstart ramp."""
     return server.eweight if server.usable else server.uweight
+
+
+def server_status(server: ServerState) -> str:
+    """The server `status` column: ServerState.status_text(), plus HAProxy's "DRAIN x/y" for a
+    drained server whose checks are failing (srv_hlt_st's DRAIN_GOING_DOWN)."""
+    health = server.health
+    if server.admin == DRAIN and health is not None and health.up and health.health < health.full:
+        return f"DRAIN {health.health - health.rise + 1}/{health.fall}"
+    return server.status_text()
 
 
 def fullconn_table(config: Config, fe_maxconn: dict[str, int]) -> dict[str, int]:

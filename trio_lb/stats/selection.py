@@ -1,6 +1,6 @@
 """What `show stat` was asked for: the row filter and the output format, parsed as HAProxy does.
 
-    show stat [domain proxy] [{<iid>|<proxy>} <type> <sid>] [typed|json] [desc] [up|no-maint]
+    show stat [domain proxy|resolvers] [{<iid>|<proxy>} <type> <sid>] [typed|json] [desc] [up|no-maint]
 
 `<iid>` is a proxy name or a number (-1 = all), `<type>` a bit mask (1 frontend, 2 backend,
 4 server, 8 listener; -1 = all), `<sid>` a server or listener id (-1 = all); the three are
@@ -46,6 +46,7 @@ class StatRequest:
     filter: StatFilter
     format: Literal["csv", "typed", "json"] = "csv"
     desc: bool = False  # `desc`: field descriptions (typed / json)
+    domain: Literal["proxy", "resolvers"] = "proxy"
 
 
 def atoi(text: str) -> int:
@@ -60,13 +61,14 @@ def atoi(text: str) -> int:
 def parse_show_stat(args: list[str], runtime: Runtime) -> StatRequest:
     """The words after `show stat`; raises CommandError with HAProxy's reply on bad input."""
     args = list(args)
+    domain: Literal["proxy", "resolvers"] = "proxy"
     if args[:1] == ["domain"]:
-        if args[1:2] != ["proxy"]:
-            # `domain resolvers` dumps DNS resolver counters; trio-lb has no resolvers section
+        if args[1:2] not in (["proxy"], ["resolvers"]):
             raise CommandError("Invalid statistics domain.\n")
+        domain = args[1]  # type: ignore[assignment]
         args = args[2:]
     iid, types, sid = -1, -1, -1
-    if len(args) >= 3 and all(args[:3]):
+    if domain == "proxy" and len(args) >= 3 and all(args[:3]):
         proxy = next((p for p in runtime.config.proxies if p.name == args[0] and p.kind != "defaults"), None)
         iid = proxy.id if proxy is not None else atoi(args[0])
         if not iid:
@@ -84,4 +86,4 @@ def parse_show_stat(args: list[str], runtime: Runtime) -> StatRequest:
             hide_down = True
         elif word == "no-maint":
             hide_maint = True
-    return StatRequest(StatFilter(iid, types, sid, hide_down, hide_maint), fmt, desc)
+    return StatRequest(StatFilter(iid, types, sid, hide_down, hide_maint), fmt, desc, domain)
