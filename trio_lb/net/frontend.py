@@ -14,6 +14,7 @@ import trio
 
 from trio_lb.config.model import Proxy, Timeouts
 from trio_lb.http.forwarding import HttpPolicy
+from trio_lb.http.stats_page import StatsApplet
 from trio_lb.net.upstream import Attempt, ServerConn
 from trio_lb.state.proxies import BackendState, FrontendState, Runtime
 from trio_lb.state.routing import Router
@@ -71,7 +72,10 @@ class FrontendCtx:
         self.maxhdr = g.tune_maxhdr
         self._policies: dict[str, HttpPolicy] = {}
         self.logger = logger
-        self.log_line = None  # compiled log-format, set by net.main when logging is configured
+        # stats applets of this frontend and of the backends it routes to (`stats enable`/`uri`)
+        self.stats_applets: dict[str, StatsApplet] = {
+            p.name: StatsApplet(p) for p in runtime.config.proxies if p.stats.get("enable")
+        }
 
     def policy(self, backend: BackendState) -> HttpPolicy:
         policy = self._policies.get(backend.name)

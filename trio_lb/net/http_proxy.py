@@ -180,9 +180,31 @@ class HttpSession:
                            req_len=self.bytes_in - self.txn_in0)
         backend = self.fe.router.route(view)
         txn.backend = backend
+        applets = self.fe.stats_applets
+        if applets:
+            applet = applets.get(self.fe.spec.name) or (applets.get(backend.name) if backend else None)
+            if applet is not None and applet.matches(view.target):
+                return await self._stats(txn, applet, view)
         if backend is None:
             return await self._local_error(txn, 503, "PR", request_read=False)
         return await self._forward(txn, backend, request, view)
+
+    async def _stats(self, txn: Any, applet: Any, view: RequestView) -> bool:
+        """The stats page, answered by trio-lb itself (logged as server <STATS>, state LR)."""
+        if not await self._drain_request():
+            return False
+        status, headers, body = applet.respond(view.target, view.header("authorization"), self.fe.runtime,
+                                               trio.current_time())
+        txn.status = status
+        txn.termination = "LR"
+        conn = self.conn
+        try:
+            await self._to_client(conn.send(h11.Response(status_code=status, reason=_reason(status), headers=headers,
+                                                                 _parsed=True))
+                                  + conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage()))
+        finally:
+            self.fe.finish(txn, self)
+        return True
 
     def _head_too_large(self, request: Any) -> bool:
         """HAProxy refuses a head larger than bufsize - maxrewrite, or with too many headers.
