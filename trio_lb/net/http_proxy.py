@@ -17,8 +17,9 @@ Time limits, as HAProxy applies them: the whole request head within `timeout htt
 (408 if some bytes came, silent close if none); the wait for the next request on a kept-alive
 connection within `timeout http-keep-alive`; client inactivity `timeout client`; the server's
 answer and its inactivity `timeout server` (504 before any response byte); queueing `timeout
-queue` (503). Each I/O first tries the syscall; only a wait that must happen gets a cancel
-scope (net/sockio.py), and the clock is read as few times per request as possible.
+queue` (503). Each I/O first tries the syscall (or, when the peer cannot have answered yet,
+waits first); a wait arms the session's watch, swept by one watchdog task (net/watchdog.py),
+instead of a cancel scope per wait; the clock is read as few times per request as possible.
 
 Errors: a malformed request gets HAProxy's raw 400 and the connection closes; nothing else on
 the frontend is affected since each session is its own task. A server failure before the
@@ -34,10 +35,11 @@ from typing import Any
 import trio
 
 from trio_lb.errors import ConnectError, NoServerAvailable
-from trio_lb.http.errorpages import error_response
+from trio_lb.http.errorpages import REASONS, error_response
 from trio_lb.http.forwarding import HttpPolicy, is_upgrade, smuggling_risk
 from trio_lb.net import sockio
-from trio_lb.net.upstream import Attempt, QueueTimeout, ServerConn, acquire, give_back, open_conn
+from trio_lb.net.relay import RelayStats, relay
+from trio_lb.net.upstream import QueueTimeout, ServerConn, acquire, give_back, open_conn
 from trio_lb.rules.sample import RequestView
 from trio_lb.state.proxies import BackendState
 
@@ -222,7 +224,7 @@ class HttpSession:
     async def _forward(self, txn: Any, backend: BackendState, request: Any, view: RequestView) -> bool:
         attempt = txn.attempt
         try:
-            server = await acquire(backend, view, attempt, backend.spec.timeouts.queue or backend.spec.timeouts.connect)
+            await acquire(backend, view, attempt, backend.spec.timeouts.queue or backend.spec.timeouts.connect)
         except NoServerAvailable:
             return await self._local_error(txn, 503, "SC", request_read=False)
         except QueueTimeout:
@@ -426,8 +428,6 @@ class HttpSession:
                 raise _ServerFailed()
 
     async def _tunnel(self, txn: Any, sconn: ServerConn, response: Any, policy: HttpPolicy) -> bool:
-        from trio_lb.net.relay import RelayStats, relay
-
         reply = h11.InformationalResponse(status_code=101, reason=response.reason,
                                           headers=policy.response_headers(response.headers, True))
         txn.status = 101
@@ -505,8 +505,6 @@ class HttpSession:
 
 
 def _reason(code: int) -> bytes:
-    from trio_lb.http.errorpages import REASONS
-
     return REASONS[code].encode()
 
 
