@@ -8,7 +8,7 @@ Everything that depends only on the configuration is computed once, in `HttpPoli
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable
+from typing import Any, Iterable
 
 from trio_lb.config.model import Proxy
 
@@ -33,9 +33,16 @@ class HttpPolicy:
         self.xff_except = ipaddress.ip_network(ff.except_net, strict=False) if ff and ff.except_net else None
         self.xff_if_none = bool(ff and ff.if_none)
 
-    def request_headers(self, headers: Iterable[tuple[bytes, bytes]], src: str, upgrade: bool) -> Headers:
-        """Headers to send to the server for one request."""
-        out = _strip(headers, upgrade)
+    def request_headers(self, headers: Any, src: str, flags: int) -> Any:
+        """Headers to send to the server for one request (`flags` from `scan()`).
+
+        When nothing needs changing, h11's own Headers object is handed back unchanged: no copy,
+        and h11 re-normalises it more cheaply than a list (callgrind: ~3% of a request).
+        """
+        upgrade = flags & UPGRADE == UPGRADE
+        if not (flags & HOP or upgrade or self.close_server or self.xff_name is not None):
+            return headers
+        out = _strip(headers, upgrade) if flags & HOP else list(headers)
         name = self.xff_name
         if name is not None and self._wants_xff(src, out):
             out.append((name, src.encode()))
@@ -45,8 +52,11 @@ class HttpPolicy:
             out.append((b"connection", b"close"))
         return out
 
-    def response_headers(self, headers: Iterable[tuple[bytes, bytes]], upgrade: bool) -> Headers:
-        out = _strip(headers, upgrade)
+    def response_headers(self, headers: Any, upgrade: bool) -> Any:
+        flags = scan(headers)
+        if not (flags & HOP or upgrade or self.close_client):
+            return headers
+        out = _strip(headers, upgrade) if flags & HOP else list(headers)
         if upgrade:
             out.append((b"connection", b"upgrade"))
         elif self.close_client:
@@ -87,23 +97,46 @@ def _strip(headers: Iterable[tuple[bytes, bytes]], upgrade: bool) -> Headers:
 _KEEP_TOKENS = frozenset({b"close", b"keep-alive", b"upgrade", b""})
 
 
+# scan() flags
+HOP = 1  # a hop-by-hop header other than `connection: keep-alive` (which h11 manages itself)
+CONN_UPGRADE = 2  # `Connection: upgrade`
+UPGRADE_HDR = 4  # an `Upgrade` header
+UPGRADE = CONN_UPGRADE | UPGRADE_HDR
+CONTENT_LENGTH = 8
+TRANSFER_ENCODING = 16
+SMUGGLING = CONTENT_LENGTH | TRANSFER_ENCODING
+
+
+def scan(headers: Iterable[tuple[bytes, bytes]]) -> int:
+    """One pass over a message's headers: what the forwarding decisions need to know."""
+    flags = 0
+    for name, value in headers:
+        if name in _WATCHED:
+            if name == b"content-length":
+                flags |= CONTENT_LENGTH
+            elif name == b"transfer-encoding":
+                flags |= TRANSFER_ENCODING
+            elif name == b"connection":
+                low = value.lower()
+                if b"upgrade" in low:
+                    flags |= CONN_UPGRADE | HOP
+                elif low != b"keep-alive":
+                    flags |= HOP
+            else:
+                flags |= HOP
+                if name == b"upgrade":
+                    flags |= UPGRADE_HDR
+    return flags
+
+
+_WATCHED = HOP_BY_HOP | {b"content-length", b"transfer-encoding"}
+
+
 def is_upgrade(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     """A request asking to switch protocols (WebSocket): `Connection: upgrade` + `Upgrade`."""
-    conn = up = False
-    for name, value in headers:
-        if name == b"connection" and b"upgrade" in value.lower():
-            conn = True
-        elif name == b"upgrade":
-            up = True
-    return conn and up
+    return scan(headers) & UPGRADE == UPGRADE
 
 
 def smuggling_risk(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     """Content-Length together with Transfer-Encoding: refused outright (RFC 9112 6.1)."""
-    cl = te = False
-    for name, _ in headers:
-        if name == b"content-length":
-            cl = True
-        elif name == b"transfer-encoding":
-            te = True
-    return cl and te
+    return scan(headers) & SMUGGLING == SMUGGLING

@@ -38,7 +38,7 @@ class Txn:
 
     __slots__ = (
         "backend", "attempt", "status", "termination", "response_started", "body_started",
-        "server_conn", "start", "end", "request_ms", "response_ms", "in0", "out0", "request",
+        "server_conn", "start", "end", "request_ms", "response_ms", "in0", "out0", "request", "flags",
     )
 
     def __init__(self, start: float, in0: int, out0: int) -> None:
@@ -56,6 +56,7 @@ class Txn:
         self.in0 = in0
         self.out0 = out0
         self.request: Any = None  # the h11 Request (decoded for the log line only)
+        self.flags = 0  # forwarding.scan() of the request headers
 
 
 class FrontendCtx:

@@ -36,7 +36,7 @@ import trio
 
 from trio_lb.errors import ConnectError, NoServerAvailable
 from trio_lb.http.errorpages import REASONS, error_response
-from trio_lb.http.forwarding import HttpPolicy, is_upgrade, smuggling_risk
+from trio_lb.http.forwarding import SMUGGLING, UPGRADE, HttpPolicy, scan
 from trio_lb.net import sockio
 from trio_lb.net.relay import RelayStats, relay
 from trio_lb.net.upstream import QueueTimeout, ServerConn, acquire, give_back, open_conn
@@ -173,7 +173,8 @@ class HttpSession:
         self.requests += 1
         txn = self.fe.new_txn(self, request)
         headers = request.headers
-        if self._head_too_large(request) or smuggling_risk(headers):
+        txn.flags = flags = scan(headers)
+        if flags & SMUGGLING == SMUGGLING or self._head_too_large(request):
             await self._parse_error(400)
             return False
         view = RequestView(self.peer[0], self.peer[1], self.local[0], self.local[1],
@@ -237,11 +238,11 @@ class HttpSession:
     async def _with_server(self, txn: Any, backend: BackendState, request: Any, view: RequestView) -> bool:
         attempt = txn.attempt
         self.server_timeout = backend.spec.timeouts.server
-        upgrade = is_upgrade(request.headers)
+        upgrade = txn.flags & UPGRADE == UPGRADE
         policy: HttpPolicy = self.fe.policy(backend)
-        headers = policy.request_headers(request.headers, self.peer[0], upgrade)
+        headers = policy.request_headers(request.headers, self.peer[0], txn.flags)
         if request.http_version != b"1.1" and not any(n == b"host" for n, _ in headers):
-            headers.append((b"host", b""))
+            headers = [*headers, (b"host", b"")]
         out = h11.Request(method=request.method, target=request.target, headers=headers, _parsed=True)
         for _ in range(2):  # a second try only when a reused idle connection turned out dead
             try:
