@@ -106,37 +106,46 @@ class FrontendCtx:
         return txn
 
     def finish(self, txn: Txn, session: Any, now: float | None = None) -> None:
-        """Add the transaction to the counters of its frontend, backend and server; log it."""
+        """Add the transaction to the counters of its frontend, backend and server; log it.
+        (Once per request: written for speed, one pass and local names.)"""
         if now is None:
             now = trio.current_time()
-        bin_ = session.bytes_in - txn.in0
+        bytes_in = session.bytes_in
+        bin_ = bytes_in - txn.in0
         bout = session.bytes_out - txn.out0
-        session.txn_in0 = session.bytes_in
-        fc = self.state.counters
-        fc.bin += bin_
-        fc.bout += bout
-        if txn.status is not None:
-            fc.count_status(txn.status)
+        session.txn_in0 = bytes_in
+        status = txn.status
+        hrsp = -1
+        if status is not None:
+            hrsp = status // 100 - 1
+            if not 0 <= hrsp < 5:
+                hrsp = 5
+        abort = txn.termination[:1]
         backend = txn.backend
         server = txn.attempt.server
-        total_ms = int((now - txn.start) * 1000)
-        for target in (backend, server):
-            if target is None:
-                continue
-            c = target.counters
+        targets = [self.state.counters]
+        if backend is not None:
+            targets.append(backend.counters)
+            if server is not None:
+                targets.append(server.counters)
+        for c in targets:
             c.bin += bin_
             c.bout += bout
-            if txn.status is not None:
-                c.count_status(txn.status)
+            if hrsp >= 0:
+                c.hrsp[hrsp] += 1
+        for c in targets[1:]:
+            if hrsp >= 0:
                 c.req_tot += 1
-            if txn.termination[:1] == "C":
+            if abort == "C":
                 c.cli_abrt += 1
-            elif txn.termination[:1] == "S":
+            elif abort == "S":
                 c.srv_abrt += 1
         if server is not None:
             t = txn.attempt
-            for c in (server.counters, backend.counters):
-                c.record_times(max(t.queue_ms, 0), max(t.connect_ms, 0), max(txn.response_ms, 0), total_ms)
+            times = (max(t.queue_ms, 0), max(t.connect_ms, 0), max(txn.response_ms, 0),
+                     int((now - txn.start) * 1000))
+            server.counters.record_times(*times)
+            backend.counters.record_times(*times)
         if self.logger is not None:
             self.logger.transaction(self, txn, session, now)
 

@@ -59,7 +59,7 @@ class Counters:
 
     __slots__ = (
         "stot", "bin", "bout", "dreq", "dresp", "ereq", "econ", "eresp", "wretr", "wredis",
-        "req_tot", "hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other",
+        "req_tot", "hrsp",
         "cli_abrt", "srv_abrt", "lbtot", "chkfail", "chkdown", "conn_tot", "intercepted",
         "connect", "reuse", "smax", "qmax", "sess_rate", "req_rate", "conn_rate",
         "last_sess", "qtime", "ctime", "rtime", "ttime",
@@ -73,6 +73,7 @@ class Counters:
         if all_:
             for name in self.__slots__:
                 setattr(self, name, 0)
+            self.hrsp = [0, 0, 0, 0, 0, 0]  # 1xx 2xx 3xx 4xx 5xx other
             self.sess_rate = RateCounter()
             self.req_rate = RateCounter()
             self.conn_rate = RateCounter()
@@ -92,11 +93,16 @@ class Counters:
             self.smax = cur
 
     def count_status(self, status: int) -> None:
-        if 100 <= status < 600:
-            name = ("hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx")[status // 100 - 1]
-            setattr(self, name, getattr(self, name) + 1)
-        else:
-            self.hrsp_other += 1
+        i = status // 100 - 1
+        self.hrsp[i if 0 <= i < 5 else 5] += 1
+
+    # the show stat names of the six status classes
+    hrsp_1xx = property(lambda self: self.hrsp[0])
+    hrsp_2xx = property(lambda self: self.hrsp[1])
+    hrsp_3xx = property(lambda self: self.hrsp[2])
+    hrsp_4xx = property(lambda self: self.hrsp[3])
+    hrsp_5xx = property(lambda self: self.hrsp[4])
+    hrsp_other = property(lambda self: self.hrsp[5])
 
     def record_times(self, qtime: float, ctime: float, rtime: float, ttime: float) -> None:
         """Fold one request's times (ms) into HAProxy-style sliding averages over 1024 samples."""
