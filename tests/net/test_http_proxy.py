@@ -147,3 +147,21 @@ frontend fe
                             b"content-type: text/html\r\n\r\n<html><body><h1>503 Service Unavailable</h1>\n"
                             b"No server is available to handle this request.\n</body></html>\n")
         await stream.aclose()
+
+
+async def test_pipelined_requests_are_answered_in_order(nursery):
+    with trio.fail_after(10):
+        b1 = await start_backend(nursery, "s1")
+        b2 = await start_backend(nursery, "s2")
+        lb = await start_lb(nursery, two_servers(b1, b2))
+        stream = await trio.open_tcp_stream("127.0.0.1", lb_port(lb, "fe"))
+        await stream.send_all(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n" * 3 + b"GET /4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = await stream.receive_some(65536)
+            if not chunk:
+                break
+            data += chunk
+        assert data.count(b"HTTP/1.1 200 ") == 4
+        bodies = [part.split(b"\r\n\r\n", 1)[1][:3] for part in data.split(b"HTTP/1.1 ")[1:]]
+        assert bodies == [b"s1\n", b"s2\n", b"s1\n", b"s2\n"]
