@@ -61,7 +61,7 @@ def acquire(backend: Any, req: Any, now: float, avoid: ServerState | None = None
     server = backend.balancer.pick(req, avoid)
     if server is not None:
         server.counters.lbtot += 1
-        if not server.full:
+        if not server.maxconn or server.cur_sess < server.maxconn:
             take_slot(backend, server, now)
             return server
         if not server.maxqueue or len(server.queue) < server.maxqueue:
@@ -106,6 +106,8 @@ def cancel(backend: Any, waiter: Waiter) -> None:
 def release(backend: Any, server: ServerState, now: float) -> None:
     """A request on `server` ended: free its slot and hand it to the next waiter, if any."""
     server.cur_sess -= 1
+    if not server.queue and not backend.queue:  # the common case: nobody waits
+        return
     while not server.full:
         waiter = _next_waiter(backend, server)
         if waiter is None:
