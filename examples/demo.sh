@@ -7,7 +7,8 @@ example=${1:-l7-site}
 py=${PYTHON:-python3}
 case "$example" in
   l7-site)     servers="http:web1:127.0.0.1:8081 http:web2:127.0.0.1:8082 http:api1:127.0.0.1:8091 http:api2:127.0.0.1:8092"
-               hint="curl -s http://127.0.0.1:8080/   (repeat: web1/web2 alternate);  curl -s http://127.0.0.1:8080/api/x" ;;
+               hint="curl -s http://127.0.0.1:8080/   (repeat: web1/web2 alternate);  curl -s http://127.0.0.1:8080/api/x
+        stats page: http://127.0.0.1:8404/stats   (;csv for the CSV)" ;;
   mysql-read)  servers="mysql:db1:127.0.0.1:3317 mysql:db2:127.0.0.1:3318 mysql:db3:127.0.0.1:3319"
                hint="echo hi | socat - TCP:127.0.0.1:3306" ;;
   redis)       servers="redis:r1:127.0.0.1:6391 redis:r2:127.0.0.1:6392"
@@ -26,5 +27,7 @@ pids+=($!)
 "$py" -m trio_lb -f "$here/$example.cfg" &
 pids+=($!)
 echo "demo backends and trio-lb started (pids ${pids[*]})"
+sock=$(awk '/stats socket/ {print $3; exit}' "$here/$example.cfg")
 echo "try:    $hint"
+echo "admin:  echo 'show stat' | socat stdio $sock      (also: show info, help)"
 wait "${pids[1]}"

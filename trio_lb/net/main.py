@@ -10,6 +10,7 @@ the listeners, and lets the sessions finish; SIGTERM/SIGINT cancel everything at
 from __future__ import annotations
 
 import logging
+from functools import partial
 import signal
 import socket
 import sys
@@ -19,7 +20,10 @@ from typing import Any, Callable
 import trio
 
 from trio_lb.config.model import Config
+from trio_lb.admin.registry import default_registry
 from trio_lb.net import sockio
+from trio_lb.net.admin_ctx import AdminContext
+from trio_lb.net.admin_server import serve_admin
 from trio_lb.net.frontend import FrontendCtx
 from trio_lb.net.health_tasks import run_checks
 from trio_lb.net.http_proxy import serve_http
@@ -41,6 +45,7 @@ class BindError(Exception):
 class Running:
     runtime: Runtime
     addresses: dict[str, list[tuple]] = field(default_factory=dict)  # frontend -> bound addresses
+    admin: list = field(default_factory=list)  # bound stats sockets (paths or (host, port))
     soft_stop: Callable[[], None] = lambda: None
     hard_stop: Callable[[], None] = lambda: None
 
@@ -107,6 +112,7 @@ async def _serve(config: Config, bound: list, runtime: Runtime, plog: ProcessLog
                 on_conn = _session_runner(handlers[proxy.mode], ctx, gate, sock.getsockname())
                 services.start_soon(accept_loop, sock, sessions, gate, on_conn)
             await services.start(run_checks, runtime, plog.emit)
+            running.admin = await _start_admin(services, config, runtime)
             services.start_soon(_signals, running)
             for proxy in config.proxies:
                 plog.emit("notice", f"Proxy {proxy.name} started.", stderr=False)  # logs only, as HAProxy
@@ -118,6 +124,24 @@ async def _serve(config: Config, bound: list, runtime: Runtime, plog: ProcessLog
             sessions.cancel_scope.deadline = trio.current_time() + hard
         await watchdog.drain(lambda: runtime.actconn > 0)
         sessions.cancel_scope.cancel()  # only the watchdog is left
+
+
+async def _start_admin(services: trio.Nursery, config: Config, runtime: Runtime) -> list:
+    """Every `stats socket`, sharing one `stats maxconn` budget as in HAProxy."""
+    g = config.global_
+    ctx = AdminContext(runtime)
+    registry = default_registry()
+    slots = trio.Semaphore(max(1, g.stats_maxconn))
+    bound = []
+    for spec in g.stats_sockets:
+        try:
+            bound.append(await services.start(partial(serve_admin, spec, registry, ctx, timeout=g.stats_timeout,
+                                                      maxconn=g.stats_maxconn, slots=slots)))
+        except OSError as exc:
+            kind = "UNIX" if spec.kind == "unix" else "TCP"
+            where = spec.address if spec.kind == "unix" else f"{spec.address[0]}:{spec.address[1]}"
+            raise BindError(f"Starting proxy GLOBAL: cannot bind {kind} socket ({exc.strerror}) [{where}]") from None
+    return bound
 
 
 def _session_runner(handler: Any, ctx: FrontendCtx, gate: Gate, local: tuple) -> Any:
@@ -154,11 +178,14 @@ def serve(config: Config, *, quiet: bool = False, on_started: Callable[[Running]
     async def main() -> None:
         nonlocal code
         async with trio.open_nursery() as nursery:
+            running = None
             try:
                 running = await nursery.start(lambda task_status: run(config, quiet=quiet, task_status=task_status))
-            except BindError as exc:
-                print(f"[ALERT]    ({_pid()}) : {exc}", file=sys.stderr)
+            except* BindError as group:
+                for exc in _leaves(group):
+                    print(f"[ALERT]    ({_pid()}) : {exc}", file=sys.stderr)
                 code = 1
+            if running is None:
                 return
             if on_started is not None:
                 on_started(running)
@@ -168,6 +195,12 @@ def serve(config: Config, *, quiet: bool = False, on_started: Callable[[Running]
     except KeyboardInterrupt:
         pass
     return code
+
+
+def _leaves(group: BaseException) -> list[BaseException]:
+    if isinstance(group, BaseExceptionGroup):
+        return [leaf for exc in group.exceptions for leaf in _leaves(exc)]
+    return [group]
 
 
 def _pid() -> int:
