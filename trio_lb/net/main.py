@@ -79,8 +79,6 @@ async def run(config: Config, *, quiet: bool = False, task_status: Any = trio.TA
     bound = _bind_all(config)
     runtime = build_runtime(config, trio.current_time())
     plog = ProcessLog(config, quiet=quiet)
-    for backend in runtime.backends.values():
-        backend.on_event = plog.backend_event
     running = Running(runtime)
     try:
         await _serve(config, bound, runtime, plog, running, task_status)

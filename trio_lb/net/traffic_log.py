@@ -89,9 +89,6 @@ class ProcessLog:
         if self.logger is not None:
             self.logger.log(message, level=level, now=time.time())
 
-    def backend_event(self, backend: Any, server: Any, message: str) -> None:
-        self.emit("notice", message)
-
     def track(self, traffic: TrafficLogger | None) -> TrafficLogger | None:
         """Remember a traffic logger so that close() releases its sockets too."""
         if traffic is not None:

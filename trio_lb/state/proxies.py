@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from typing import Any, Callable
+from typing import Any
 
 from trio_lb.balance import make_balancer
 from trio_lb.config.model import Config, Proxy, ServerSpec
@@ -61,8 +61,6 @@ class BackendState:
         self.last_change = now
         self.down_since: float | None = None if self.is_up else now
         self.downtime = 0.0
-        # called with (backend, server, message) when something worth a log line happens
-        self.on_event: Callable[[BackendState, ServerState | None, str], None] = lambda b, s, m: None
 
     def server(self, name: str) -> ServerState | None:
         for s in self.servers:

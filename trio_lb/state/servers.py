@@ -107,11 +107,6 @@ class ServerState:
         else:
             self.eweight = self.uweight
 
-    @property
-    def accepts_persistent(self) -> bool:
-        """Persistent (cookie/stick) traffic still reaches a DRAIN server while it is UP."""
-        return self.admin != MAINT and self.op_up
-
     def status_text(self) -> str:
         """The `status` column of `show stat` for this server."""
         if self.admin == MAINT:
