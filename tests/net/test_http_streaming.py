@@ -8,7 +8,7 @@ import os
 import httpx
 import trio
 
-from tests.support import http_config, lb_port, start_backend, start_lb
+from tests.support import http_config, lb_port, start_backend, start_lb, wait_for
 
 try:
     import h11_mypyc as h11
@@ -265,3 +265,27 @@ async def test_frontend_maxconn_leaves_extra_clients_in_the_backlog(nursery):
         await first.aclose()  # a slot frees up: the second is accepted and served
         assert (await second.receive_some(4096)).startswith(b"HTTP/1.1 200")
         await second.aclose()
+
+
+async def test_client_leaving_the_queue_gives_everything_back(nursery):
+    """A queued request whose client disconnects must not keep a session or a slot."""
+    with trio.fail_after(10):
+        port = await nursery.start(_streaming_server)
+        lb = await start_lb(nursery, config(port, extra="", timeouts="    timeout queue 5s").replace(
+            f"server s1 127.0.0.1:{port}", f"server s1 127.0.0.1:{port} maxconn 1"))
+        be = lb.runtime.backends["be"]
+        s1 = be.server("s1")
+        holder = await trio.open_tcp_stream("127.0.0.1", lb_port(lb, "fe"))
+        await holder.send_all(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")  # body unfinished
+        await wait_for(lambda: s1.cur_sess == 1)
+        quitter = await trio.open_tcp_stream("127.0.0.1", lb_port(lb, "fe"))
+        await quitter.send_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        await wait_for(lambda: be.queued() == 1)
+        await quitter.aclose()  # gone while queued: nothing reads its socket, but the LB is told at close
+        await holder.send_all(b"cde")  # finish the first request: its slot frees up
+        reply = b""
+        while not reply.endswith(b"5"):
+            reply += await holder.receive_some(4096)
+        await holder.aclose()
+        await wait_for(lambda: lb.runtime.actconn == 0)
+        assert (s1.cur_sess, be.cur_sess, be.queued()) == (0, 0, 0)

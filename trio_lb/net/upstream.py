@@ -80,18 +80,28 @@ async def acquire(backend: BackendState, req: object, attempt: Attempt, queue_ti
 
 
 async def _wait_in_queue(backend: BackendState, waiter: Waiter, timeout: float | None) -> ServerState | None:
+    """Wait for the queue to decide. None: refused (the caller gives the session back)."""
     event = trio.Event()
     waiter.wake = event.set
     try:
         with trio.move_on_after(timeout if timeout is not None else float("inf")):
             await event.wait()
-    finally:
-        if not waiter.done:
-            backend.cancel(waiter)
-    if waiter.server is None and not event.is_set():
+    except BaseException:  # cancelled (client gone, stop): give back whatever we hold
+        _abandon(backend, waiter)
+        raise
+    if not waiter.done:
+        backend.cancel(waiter)
         backend.release(None, trio.current_time())
         raise QueueTimeout(backend.name)
     return waiter.server
+
+
+def _abandon(backend: BackendState, waiter: Waiter) -> None:
+    now = trio.current_time()
+    if not waiter.done:
+        backend.cancel(waiter)
+    # a slot may have been handed over at the very moment we were leaving: give it back too
+    backend.release(waiter.server, now)
 
 
 # A connection idle for less than this is reused without probing it first: a server that closed
