@@ -1,29 +1,48 @@
 """What admin commands may ask the running daemon: its Runtime, the clock, process facts.
 
 The commands (trio_lb/admin/commands/) are pure and never import trio; this small object is
-the one place where they reach the event loop's clock and statistics.
+the one place where they reach the event loop's clock and statistics, and the hooks through
+which they act on the I/O side: `log(level, message)` (the daemon wires its ProcessLog.emit into
+`emit`; unwired it does nothing) and `on_server_maint(server)` (closes the idle pooled
+connections of a server leaving service).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 
 import trio
 
+from trio_lb.net.upstream import drop_idle
 from trio_lb.state.proxies import Runtime
+from trio_lb.state.servers import ServerState
 from trio_lb.stats import ProcessInfo
+
+Emit = Callable[[str, str], None]  # (syslog level, message)
 
 
 class AdminContext:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, emit: Emit | None = None) -> None:
         self.runtime = runtime
+        self.emit = emit  # the lead wires ProcessLog.emit here
+        self.health_disabled: set[tuple[str, str]] = set()  # `disable health` (backend, server)
         self.cli_sessions = 0
         self._cpu = (time.monotonic(), time.process_time())
         self._idle = 100
 
     def now(self) -> float:
         return trio.current_time()
+
+    def log(self, level: str, message: str) -> None:
+        """A state change worth a log line, as HAProxy writes it (no trailing LF)."""
+        if self.emit is not None:
+            self.emit(level, message)
+
+    def on_server_maint(self, server: ServerState) -> None:
+        """A server left service (maintenance, forced down): close its idle pooled connections."""
+        drop_idle(server)
 
     def process_info(self) -> ProcessInfo:
         stats = trio.lowlevel.current_statistics()

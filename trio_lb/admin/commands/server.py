@@ -1,0 +1,355 @@
+"""Server state commands of the Runtime API (HAProxy 2.6 src/server.c CLI keywords).
+
+How it works: every command designates a server as `<backend>/<server>` (either part may be
+`#<id>`), found by `find_server()` with cli_find_server()'s error strings. A change goes through
+one of the `apply_*` functions, which change the ServerState, rebalance the backend
+(`server_changed`, which also redispatches queues) and return the log lines HAProxy's
+srv_update_status() writes for it; the command hands them to `ctx.log(level, text)`.
+Entering maintenance also asks `ctx.on_server_maint(server)` to close idle pooled connections.
+
+The admin transitions are a table, `_ADMIN_LOGS`, keyed by (old admin state, new admin state):
+each entry builds the log lines from the server and backend after the change, with the same
+texts as HAProxy 2.6.12 (verified live: "is going DOWN for maintenance", "was DOWN and now
+enters maintenance", "is UP/READY (leaving forced maintenance)", "enters drain state",
+"is UP (leaving forced drain)", "remains in forced drain mode").
+
+`disable health` is remembered per server in `ctx` (see `_health_off`), because the runtime
+state only has `checks_enabled`, which maintenance also clears (HAProxy's ENABLED vs PAUSED).
+Replies: nothing on success; an error message otherwise (some of HAProxy's weight errors have no
+trailing LF, kept as is).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from trio_lb.admin.messages import info
+from trio_lb.admin.registry import Args, command
+from trio_lb.admin.session import Session
+from trio_lb.errors import CommandError
+from trio_lb.state.health import backend_down_message, transition_message
+from trio_lb.state.proxies import BackendState
+from trio_lb.state.servers import ADMIN_TRANSITIONS, DRAIN, MAINT, READY, ServerState
+
+REQUIRE_BS = "Require 'backend/server'.\n"
+NO_BACKEND = "No such backend.\n"
+NO_SERVER = "No such server.\n"
+STATE_USAGE = "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n"
+HEALTH_USAGE = "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n"
+SET_SERVER_USAGE = ("usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | "
+                    "agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n")
+WEIGHT_REQUIRED = "Require <weight> or <weight%>.\n"
+WEIGHT_GARBAGE = "Empty weight string empty or preceded by garbage"  # no LF, as HAProxy
+WEIGHT_TRAILING = "Trailing garbage in weight string"  # no LF, as HAProxy
+WEIGHT_RELATIVE = "Relative weight must be positive.\n"
+WEIGHT_ABSOLUTE = "Absolute weight can only be between 0 and 256 inclusive.\n"
+WEIGHT_STATIC = "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n"
+HEALTH_NOT_CONFIGURED = "Health check was not configured on this server, cannot enable.\n"
+# trio-lb's own limits (HAProxy has a NOLB state and forces health on any server)
+HEALTH_STOPPING_UNSUPPORTED = "trio-lb does not support the 'stopping' (NOLB) state.\n"
+HEALTH_NO_CHECK = "trio-lb can only force the health of a server with 'check'.\n"
+
+Log = list[tuple[str, str]]  # (syslog level, message without the final LF)
+
+
+# -- designation ------------------------------------------------------------------------------
+
+def find_backend(runtime: Any, name: str) -> BackendState | None:
+    """A backend by name or `#<id>`."""
+    if name.startswith("#"):
+        for backend in runtime.backends.values():
+            if str(backend.id) == name[1:]:
+                return backend
+        return None
+    return runtime.backends.get(name)
+
+
+def find_in_backend(backend: BackendState, name: str) -> ServerState | None:
+    if name.startswith("#"):
+        for server in backend.servers:
+            if str(server.id) == name[1:]:
+                return server
+        return None
+    return backend.server(name)
+
+
+def find_server(runtime: Any, word: str) -> tuple[BackendState, ServerState]:
+    """cli_find_server(): `<b>/<s>` or CommandError with HAProxy's message."""
+    bk, sep, sv = word.partition("/")
+    if not sep or not bk or not sv:
+        raise CommandError(REQUIRE_BS)
+    backend = find_backend(runtime, bk)
+    if backend is None:
+        raise CommandError(NO_BACKEND)
+    server = find_in_backend(backend, sv)
+    if server is None:
+        raise CommandError(NO_SERVER)
+    return backend, server
+
+
+# -- weights ----------------------------------------------------------------------------------
+
+def _strtol(text: str) -> tuple[int | None, str]:
+    """C strtol(base 10): (value or None when no digits, the rest of the string)."""
+    i = 0
+    while i < len(text) and text[i] in " \t\n\v\f\r":
+        i += 1
+    j = i + 1 if text[i:i + 1] in ("+", "-") else i
+    k = j
+    while k < len(text) and text[k].isdigit() and text[k].isascii():
+        k += 1
+    if k == j:
+        return None, text
+    return int(text[i:k]), text[k:]
+
+
+def parse_weight(server: ServerState, text: str, dynamic: bool) -> int:
+    """server_parse_weight_change_request(): the new user weight, or CommandError."""
+    if not text:
+        raise CommandError(WEIGHT_REQUIRED)
+    w, rest = _strtol(text)
+    if w is None:
+        raise CommandError(WEIGHT_GARBAGE)
+    if rest == "%":
+        if w < 0:
+            raise CommandError(WEIGHT_RELATIVE)
+        w = min(server.iweight * min(w, 25600) // 100, 256)
+    elif w < 0 or w > 256:
+        raise CommandError(WEIGHT_ABSOLUTE)
+    elif rest:
+        raise CommandError(WEIGHT_TRAILING)
+    if w and w != server.iweight and not dynamic:
+        raise CommandError(WEIGHT_STATIC)
+    return w
+
+
+def apply_weight(backend: BackendState, server: ServerState, text: str, now: float) -> None:
+    weight = parse_weight(server, text, backend.balancer.is_dynamic())
+    server.set_weight(weight, now)
+    backend.server_changed(server, now)
+
+
+# -- admin state ------------------------------------------------------------------------------
+
+def _prefix(server: ServerState) -> str:
+    return f"{'Backup ' if server.backup else ''}Server {server.backend}/{server.name}"
+
+
+def _left(backend: BackendState, server: ServerState, requeued: int) -> str:
+    act, bck = backend.counts()
+    on_backup = " Running on backup." if bck and not act else ""
+    return (f". {act} active and {bck} backup servers left.{on_backup} {server.cur_sess} sessions active,"
+            f" {requeued} requeued, {len(server.queue)} remaining in queue.")
+
+
+def _online(backend: BackendState, server: ServerState, requeued: int) -> str:
+    act, bck = backend.counts()
+    on_backup = " Running on backup." if bck and not act else ""
+    return (f". {act} active and {bck} backup servers online.{on_backup} {requeued} sessions requeued,"
+            f" {len(server.queue)} total in queue.")
+
+
+def _to_maint(backend: BackendState, server: ServerState, was_up: bool, requeued: int) -> Log:
+    if not was_up:
+        return [("notice", f"{_prefix(server)} was DOWN and now enters maintenance.")]
+    return [("alert", f"{_prefix(server)} is going DOWN for maintenance{_left(backend, server, requeued)}")]
+
+
+def _leave_maint(backend: BackendState, server: ServerState, was_up: bool, requeued: int) -> Log:
+    state = "DOWN" if not server.op_up else ("UP/DRAIN" if server.admin == DRAIN else "UP/READY")
+    lines = [("notice", f"{_prefix(server)} is {state} (leaving forced maintenance).")]
+    if server.admin == DRAIN:
+        lines.append(("notice", f"{_prefix(server)} remains in forced drain mode."))
+    return lines
+
+
+def _to_drain(backend: BackendState, server: ServerState, was_up: bool, requeued: int) -> Log:
+    tail = _online(backend, server, requeued) if server.op_up else _left(backend, server, requeued)
+    return [("notice", f"{_prefix(server)} enters drain state{tail}")]
+
+
+def _leave_drain(backend: BackendState, server: ServerState, was_up: bool, requeued: int) -> Log:
+    return [("notice", f"{_prefix(server)} is {'UP' if server.op_up else 'DOWN'} (leaving forced drain).")]
+
+
+_LogBuilder = Callable[[BackendState, ServerState, bool, int], Log]
+
+# (old admin state, new admin state) -> the lines srv_update_status() logs
+_ADMIN_LOGS: dict[tuple[str, str], _LogBuilder] = {
+    (READY, MAINT): _to_maint,
+    (DRAIN, MAINT): _to_maint,
+    (MAINT, READY): _leave_maint,
+    (MAINT, DRAIN): _leave_maint,
+    (READY, DRAIN): _to_drain,
+    (DRAIN, READY): _leave_drain,
+}
+
+
+def ctx_set(ctx: Any, name: str) -> set[tuple[str, str]]:
+    """A set of (backend, server) names kept on the context (created on first use)."""
+    store = getattr(ctx, name, None)
+    if store is None:
+        store = set()
+        setattr(ctx, name, store)
+    return store
+
+
+def _health_off(ctx: Any) -> set[tuple[str, str]]:
+    """Servers whose checks the operator disabled (`disable health`)."""
+    return ctx_set(ctx, "health_disabled")
+
+
+def unchecked_health_zero(ctx: Any) -> set[tuple[str, str]]:
+    """Servers without `check` whose check health HAProxy zeroed (maintenance zeroes it and
+    nothing but `set server health up` restores it; `show servers state` shows it)."""
+    return ctx_set(ctx, "unchecked_health_zero")
+
+
+def apply_admin(ctx: Any, backend: BackendState, server: ServerState, action: str, now: float) -> Log:
+    """`set server state`, `enable/disable server`: change, rebalance, and say what to log."""
+    old = server.admin
+    new = ADMIN_TRANSITIONS[action]
+    if old == new:
+        return []
+    was_up = server.op_up
+    had_servers = backend.is_up
+    user_checks = server.health is not None and (backend.name, server.name) not in _health_off(ctx)
+    if new == MAINT and server.health is None:
+        unchecked_health_zero(ctx).add((backend.name, server.name))
+    elif new == MAINT:
+        server.health.force(False)  # HAProxy: health 0, STOPPED, checks paused
+    elif old == MAINT and server.health is not None:
+        if user_checks:
+            server.health.resume()  # "start OK but check immediately"
+        else:
+            server.health.up = True
+    server.set_admin(action, now)
+    server.checks_enabled = user_checks and new != MAINT
+    requeued = backend.server_changed(server, now)
+    lines = _ADMIN_LOGS[old, new](backend, server, was_up, requeued)
+    if new == MAINT:
+        ctx_hook(ctx, "on_server_maint", server)
+    if had_servers and not backend.is_up:
+        lines.append(("emerg", backend_down_message(backend.name, kind=backend.spec.kind)))
+    return lines
+
+
+def apply_health(ctx: Any, backend: BackendState, server: ServerState, word: str, now: float) -> Log:
+    """`set server health up|down`: force the check result, as a check transition would."""
+    if word not in ("up", "stopping", "down"):
+        raise CommandError(HEALTH_USAGE)
+    if word == "stopping":
+        raise CommandError(HEALTH_STOPPING_UNSUPPORTED)
+    if server.health is None:
+        raise CommandError(HEALTH_NO_CHECK)
+    had_servers = backend.is_up
+    transition = server.health.force(word == "up")
+    sessions = server.cur_sess
+    if transition:
+        server.on_health_transition(transition, now)
+    else:
+        server.refresh(now)
+    requeued = backend.server_changed(server, now)
+    if transition == "down":
+        ctx_hook(ctx, "on_server_maint", server)  # the idle pool goes, as on a check failure
+    if server.admin == MAINT:
+        return []  # HAProxy logs nothing for a server in maintenance
+    act, bck = backend.counts()
+    lines = [("alert" if word == "down" else "notice", transition_message(
+        backend.name, server.name, word, None, active_left=act, backup_left=bck, sessions_active=sessions,
+        requeued=requeued, queue_remaining=len(server.queue),
+        reason_override="changed from CLI", backup=server.backup))]
+    if had_servers and not backend.is_up:
+        lines.append(("emerg", backend_down_message(backend.name, kind=backend.spec.kind)))
+    return lines
+
+
+def ctx_hook(ctx: Any, name: str, *args: Any) -> None:
+    hook = getattr(ctx, name, None)
+    if hook is not None:
+        hook(*args)
+
+
+def _log(ctx: Any, lines: Log) -> None:
+    for level, text in lines:
+        ctx_hook(ctx, "log", level, text)
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+_STATE_ACTIONS = {"ready": "ready", "drain": "drain", "maint": "maint"}
+
+
+def _set_state(ctx: Any, backend: BackendState, server: ServerState, args: Args) -> None:
+    action = _STATE_ACTIONS.get(args.at(4))
+    if action is None:
+        raise CommandError(STATE_USAGE)
+    _log(ctx, apply_admin(ctx, backend, server, action, ctx.now()))
+
+
+def _set_health(ctx: Any, backend: BackendState, server: ServerState, args: Args) -> None:
+    _log(ctx, apply_health(ctx, backend, server, args.at(4), ctx.now()))
+
+
+def _set_weight(ctx: Any, backend: BackendState, server: ServerState, args: Args) -> None:
+    apply_weight(backend, server, args.at(4), ctx.now())
+
+
+# `set server <b>/<s> <what> ...`: what -> handler (HAProxy's others are not supported yet)
+_SET_SERVER: dict[str, Callable[[Any, BackendState, ServerState, Args], None]] = {
+    "state": _set_state,
+    "health": _set_health,
+    "weight": _set_weight,
+}
+
+
+@command(("set", "server"), "set server <bk>/<srv> [opts]            : change a server's state, weight, address or ssl", "admin")
+def set_server(ctx: Any, args: Args, payload: str | None, session: Session) -> None:
+    backend, server = find_server(ctx.runtime, args.at(2))
+    handler = _SET_SERVER.get(args.at(3))
+    if handler is None:
+        raise CommandError(SET_SERVER_USAGE)
+    handler(ctx, backend, server, args)
+
+
+@command(("get", "weight"), "get weight <bk>/<srv>                   : report a server's current weight")
+def get_weight(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
+    bk, _, sv = args.at(2).partition("/")
+    if not sv:  # no '/' or nothing after it; an empty backend part is "No such backend."
+        raise CommandError(REQUIRE_BS)
+    backend = find_backend(ctx.runtime, bk)
+    if backend is None:
+        raise CommandError(NO_BACKEND)
+    server = find_in_backend(backend, sv)
+    if server is None:
+        raise CommandError(NO_SERVER)
+    return info(f"{server.uweight} (initial {server.iweight})\n")
+
+
+@command(("set", "weight"), "set weight <bk>/<srv>  (DEPRECATED)     : change a server's weight (use 'set server' instead)", "admin")
+def set_weight(ctx: Any, args: Args, payload: str | None, session: Session) -> None:
+    backend, server = find_server(ctx.runtime, args.at(2))
+    apply_weight(backend, server, args.at(3), ctx.now())
+
+
+@command(("disable", "server"), "disable server (DEPRECATED)             : disable a server for maintenance (use 'set server' instead)", "admin")
+@command(("enable", "server"), "enable server  (DEPRECATED)             : enable a disabled server (use 'set server' instead)", "admin")
+def enable_disable_server(ctx: Any, args: Args, payload: str | None, session: Session) -> None:
+    backend, server = find_server(ctx.runtime, args.at(2))
+    _log(ctx, apply_admin(ctx, backend, server, args[0], ctx.now()))
+
+
+@command(("disable", "health"), "disable health                          : disable health checks", "admin")
+@command(("enable", "health"), "enable health                           : enable health checks", "admin")
+def enable_disable_health(ctx: Any, args: Args, payload: str | None, session: Session) -> None:
+    backend, server = find_server(ctx.runtime, args.at(2))
+    key = (backend.name, server.name)
+    if args[0] == "enable":
+        if server.health is None:
+            raise CommandError(HEALTH_NOT_CONFIGURED)
+        _health_off(ctx).discard(key)
+        server.checks_enabled = server.admin != MAINT
+    else:
+        _health_off(ctx).add(key)
+        server.checks_enabled = False
