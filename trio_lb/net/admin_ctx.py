@@ -29,6 +29,7 @@ class AdminContext:
         self.emit = emit  # the lead wires ProcessLog.emit here
         self.health_disabled: set[tuple[str, str]] = set()  # `disable health` (backend, server)
         self.cli_sessions = 0
+        self.admin_sockets: list[tuple[object, object]] = []  # (StatsSocket spec, bound path or (host, port))
         self._cpu = (time.monotonic(), time.process_time())
         self._idle = 100
 

@@ -135,6 +135,7 @@ async def _start_admin(services: trio.Nursery, config: Config, runtime: Runtime,
         try:
             bound.append(await services.start(partial(serve_admin, spec, registry, ctx, timeout=g.stats_timeout,
                                                       maxconn=g.stats_maxconn, slots=slots)))
+            ctx.admin_sockets.append((spec, bound[-1]))
         except OSError as exc:
             kind = "UNIX" if spec.kind == "unix" else "TCP"
             where = spec.address if spec.kind == "unix" else f"{spec.address[0]}:{spec.address[1]}"
