@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from trio_lb.balance import make_balancer
@@ -20,7 +21,7 @@ from trio_lb.state.servers import MAINT, ServerState
 
 
 class FrontendState:
-    __slots__ = ("spec", "name", "id", "cur_sess", "maxconn", "counters", "enabled", "listeners")
+    __slots__ = ("spec", "name", "id", "cur_sess", "maxconn", "counters", "enabled", "listeners", "stopped")
 
     def __init__(self, spec: Proxy, global_maxconn: int) -> None:
         self.spec = spec
@@ -31,6 +32,7 @@ class FrontendState:
         self.counters = Counters()
         self.enabled = not spec.disabled
         self.listeners: list[Any] = []  # bound sockets, owned by net/
+        self.stopped = False  # `shutdown frontend`: for good (HAProxy's PR_FL_STOPPED)
 
     def open_session(self, now: float) -> None:
         self.cur_sess += 1
@@ -162,6 +164,20 @@ class Runtime:
             if proxy.has_backend:
                 self.backends[proxy.name] = BackendState(proxy, now)
         self.stopping = False
+        # runtime limits (`set maxconn global`, `set rate-limit ... global`); 0 = no rate limit
+        self.hard_maxconn = self.maxconn
+        self.rate_limit_conns = int(g.settings.get("maxconnrate", 0) or 0)
+        self.rate_limit_sess = int(g.settings.get("maxsessrate", 0) or 0)
+        self.rate_limit_ssl = int(g.settings.get("maxsslrate", 0) or 0)
+        self.rate_limit_comp = int(g.settings.get("maxcomprate", 0) or 0) * 1024  # bytes/s
+        # callbacks of whoever admits connections (net/listeners.Gate), called by
+        # `admission_changed()` when a limit or a frontend's state changes
+        self.admission_watchers: list[Callable[[], None]] = []
+
+    def admission_changed(self) -> None:
+        """A limit or a frontend's state changed: let the accept loops look again."""
+        for watcher in list(self.admission_watchers):
+            watcher()
 
     def backend(self, name: str) -> BackendState | None:
         return self.backends.get(name)
