@@ -108,7 +108,7 @@ def _avg(name: str) -> Getter:
 
 def _fe_status(r: Row) -> str:
     """OPEN, PAUSED after `disable frontend` [2.6.x], STOP once stopped (soft-stop)."""
-    if r.runtime.stopping:
+    if r.runtime.stopping or r.fe.stopped:
         return "STOP"
     return "OPEN" if r.fe.enabled else "PAUSED"
 

@@ -99,10 +99,6 @@ def _total_bytes_out(s: InfoState) -> int:
     return sum(fe.counters.bout for fe in rt.frontends.values()) + sum(be.counters.bin for be in rt.backends.values())
 
 
-def _setting(name: str) -> Callable[[InfoState], int]:
-    return lambda s: int(s.runtime.config.global_.settings.get(name, 0) or 0)
-
-
 def _node(s: InfoState) -> str:
     return s.runtime.config.global_.node or platform.node()
 
@@ -142,7 +138,7 @@ _SPECS: list[tuple[str, str, str, Callable[[InfoState], InfoValue]]] = [
     ("Maxconn", "CLP:u32", "Hard limit on the number of per-process connections (configured or imposed by "
      "Ulimit-n)", lambda s: s.runtime.maxconn),
     ("Hard_maxconn", "CLP:u32", "Hard limit on the number of per-process connections (imposed by Memmax_MB or "
-     "Ulimit-n)", lambda s: s.runtime.maxconn),
+     "Ulimit-n)", lambda s: s.runtime.hard_maxconn),
     ("CurrConns", "MGP:u32", f"Current number of connections {_W}", lambda s: s.runtime.actconn),
     ("CumConns", "MCP:u32", f"Total number of connections {_W} since started", lambda s: s.runtime.cum_conns),
     ("CumReq", "MCP:u32", f"Total number of requests {_W} since started", lambda s: s.runtime.cum_reqs),
@@ -154,16 +150,16 @@ _SPECS: list[tuple[str, str, str, Callable[[InfoState], InfoValue]]] = [
     ("PipesUsed", "MGP:u32", "Current number of pipes in use in this worker process", _zero),
     ("PipesFree", "MGP:u32", "Current number of allocated and available pipes in this worker process", _zero),
     ("ConnRate", "MRP:u32", f"Number of front connections created {_W} over the last second", _conn_rate),
-    ("ConnRateLimit", "CLP:u32", "Hard limit for ConnRate (global.maxconnrate)", _setting("maxconnrate")),
+    ("ConnRateLimit", "CLP:u32", "Hard limit for ConnRate (global.maxconnrate)", lambda s: s.runtime.rate_limit_conns),
     ("MaxConnRate", "MMP:u32", f"Highest ConnRate reached {_W} since started (in connections per second)",
      lambda s: s.runtime.conn_rate.max),
     # every accepted connection is one session in trio-lb (no tcp-request connection rules)
     ("SessRate", "MRP:u32", f"Number of sessions created {_W} over the last second", _conn_rate),
-    ("SessRateLimit", "CLP:u32", "Hard limit for SessRate (global.maxsessrate)", _setting("maxsessrate")),
+    ("SessRateLimit", "CLP:u32", "Hard limit for SessRate (global.maxsessrate)", lambda s: s.runtime.rate_limit_sess),
     ("MaxSessRate", "MRP:u32", f"Highest SessRate reached {_W} since started (in sessions per second)",
      lambda s: s.runtime.conn_rate.max),
     ("SslRate", "MRP:u32", f"Number of SSL connections created {_W} over the last second", _zero),
-    ("SslRateLimit", "CLP:u32", "Hard limit for SslRate (global.maxsslrate)", _setting("maxsslrate")),
+    ("SslRateLimit", "CLP:u32", "Hard limit for SslRate (global.maxsslrate)", lambda s: s.runtime.rate_limit_ssl),
     ("MaxSslRate", "MMP:u32", f"Highest SslRate reached {_W} since started (in connections per second)", _zero),
     ("SslFrontendKeyRate", "MGP:u32", "Number of SSL keys created on frontends in this worker process over the "
      "last second", _zero),
@@ -184,7 +180,7 @@ _SPECS: list[tuple[str, str, str, Callable[[InfoState], InfoValue]]] = [
     ("CompressBpsOut", "MRP:u32", "Number of bytes emitted by the HTTP compressor in this worker process over "
      "the last second", _zero),
     ("CompressBpsRateLim", "CLP:u32", "Limit of CompressBpsOut beyond which HTTP compression is automatically "
-     "disabled", _zero),
+     "disabled", lambda s: s.runtime.rate_limit_comp),
     ("ZlibMemUsage", "MGP:u32", "Amount of memory currently used by HTTP compression on the current worker "
      "process (in bytes)", _absent),
     ("MaxZlibMemUsage", "CLP:u32", "Limit on the amount of memory used by HTTP compression above which it is "
