@@ -23,6 +23,11 @@ def backend():
 
 
 async def test_cancelled_while_queued_gives_back_the_session():
+    with trio.fail_after(5):
+        await _cancelled_while_queued()
+
+
+async def _cancelled_while_queued() -> None:
     be = backend()
     first = await acquire(be, None, Attempt(start=trio.current_time()), 5)
     with trio.move_on_after(0.05):  # the waiting task goes away (client gone, stop)
@@ -33,6 +38,11 @@ async def test_cancelled_while_queued_gives_back_the_session():
 
 
 async def test_slot_handed_over_while_leaving_is_given_back(nursery):
+    with trio.fail_after(5):
+        await _handed_over_while_leaving(nursery)
+
+
+async def _handed_over_while_leaving(nursery) -> None:
     be = backend()
     first = await acquire(be, None, Attempt(start=trio.current_time()), 5)
     with trio.CancelScope() as scope:
@@ -50,6 +60,11 @@ async def test_slot_handed_over_while_leaving_is_given_back(nursery):
 
 
 async def test_queue_timeout_gives_back_the_session():
+    with trio.fail_after(5):
+        await _queue_timeout()
+
+
+async def _queue_timeout() -> None:
     be = backend()
     await acquire(be, None, Attempt(start=trio.current_time()), 5)
     with pytest.raises(QueueTimeout):
