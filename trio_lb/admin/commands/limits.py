@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from trio_lb.admin.commands.server import ctx_hook, find_server
+from trio_lb.admin.cparse import atoi as c_atoi
+from trio_lb.admin.cparse import by_name_or_id, to_c_int
+from trio_lb.admin.cparse import strtol as c_strtol
 from trio_lb.admin.messages import LOG_LEVELS, PERMISSION_DENIED, Message
 from trio_lb.admin.registry import Args, command
 from trio_lb.admin.session import Session
@@ -47,40 +50,6 @@ RATE_LIMIT_USAGE = (
 )
 LOG_NOTICE = LOG_LEVELS.index("notice")
 
-INT_BITS = 32
-LONG_MAX = 2**63 - 1
-
-
-# -- C number parsing -------------------------------------------------------------------------
-
-def c_strtol(text: str) -> tuple[int | None, str]:
-    """strtol(text, &end, 10): (value, or None when there are no digits; the rest), clamped to
-    the range of a 64-bit long as glibc does."""
-    i = 0
-    while i < len(text) and text[i] in " \t\n\v\f\r":
-        i += 1
-    j = i + 1 if text[i:i + 1] in ("+", "-") else i
-    k = j
-    while k < len(text) and "0" <= text[k] <= "9":
-        k += 1
-    if k == j:
-        return None, text
-    return max(-LONG_MAX - 1, min(LONG_MAX, int(text[i:k]))), text[k:]
-
-
-def _wrap(value: int, signed: bool) -> int:
-    """The value as a C (unsigned) int holds it after the assignment."""
-    value &= (1 << INT_BITS) - 1
-    if signed and value >= 1 << (INT_BITS - 1):
-        value -= 1 << INT_BITS
-    return value
-
-
-def c_atoi(text: str) -> int:
-    """atoi(): glibc's (int)strtol(), 0 without digits."""
-    value, _ = c_strtol(text)
-    return _wrap(value or 0, signed=True)
-
 
 # -- designation ------------------------------------------------------------------------------
 
@@ -88,10 +57,7 @@ def find_frontend(runtime: Any, name: str) -> FrontendState:
     """cli_find_frontend(): a proxy with a frontend side, by name or `#<id>`."""
     if not name:
         raise CommandError(FRONTEND_EXPECTED)
-    if name.startswith("#"):
-        found = next((fe for fe in runtime.frontends.values() if str(fe.id) == name[1:]), None)
-    else:
-        found = runtime.frontends.get(name)
+    found = by_name_or_id(runtime.frontends.values(), name)
     if found is None:
         raise CommandError(NO_FRONTEND)
     return found
@@ -206,7 +172,7 @@ def parse_server_maxconn(text: str) -> int:
         raise CommandError(MAXCONN_GARBAGE)
     if rest:
         raise CommandError(MAXCONN_TRAILING)
-    return _wrap(value, signed=False)
+    return to_c_int(value, signed=False)
 
 
 def set_server_maxconn(backend: BackendState, server: ServerState, text: str, now: float) -> int:
@@ -220,14 +186,7 @@ def dispatch_server_queue(backend: BackendState, server: ServerState, now: float
     """Hand the server's free slots to its own queue and the backend's, oldest first (as a
     released slot is handed in state.queue), then let the balancer place what remains of the
     backend queue."""
-    dispatched = 0
-    while not server.full:
-        waiter = q._next_waiter(backend, server)
-        if waiter is None:
-            break
-        q.take_slot(backend, server, now)
-        waiter._assign(server)
-        dispatched += 1
+    dispatched = q.serve_queue(backend, server, now)
     before = len(backend.queue)
     q.dispatch_backend_queue(backend, now)
     return dispatched + before - len(backend.queue)
@@ -271,7 +230,7 @@ def set_rate_limit(runtime: Any, what: str, scope: str, text: str) -> None:
     if value < 0:
         raise CommandError(OUT_OF_RANGE)
     attr, mul = target
-    setattr(runtime, attr, _wrap(value * mul, signed=False))
+    setattr(runtime, attr, to_c_int(value * mul, signed=False))
     _admission_changed(runtime)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from trio_lb.admin.cparse import by_name_or_id, strtol
 from trio_lb.admin.messages import info
 from trio_lb.admin.registry import Args, command
 from trio_lb.admin.session import Session
@@ -57,21 +58,11 @@ Log = list[tuple[str, str]]  # (syslog level, message without the final LF)
 
 def find_backend(runtime: Any, name: str) -> BackendState | None:
     """A backend by name or `#<id>`."""
-    if name.startswith("#"):
-        for backend in runtime.backends.values():
-            if str(backend.id) == name[1:]:
-                return backend
-        return None
-    return runtime.backends.get(name)
+    return by_name_or_id(runtime.backends.values(), name)
 
 
 def find_in_backend(backend: BackendState, name: str) -> ServerState | None:
-    if name.startswith("#"):
-        for server in backend.servers:
-            if str(server.id) == name[1:]:
-                return server
-        return None
-    return backend.server(name)
+    return by_name_or_id(backend.servers, name)
 
 
 def find_server(runtime: Any, word: str) -> tuple[BackendState, ServerState]:
@@ -90,25 +81,11 @@ def find_server(runtime: Any, word: str) -> tuple[BackendState, ServerState]:
 
 # -- weights ----------------------------------------------------------------------------------
 
-def _strtol(text: str) -> tuple[int | None, str]:
-    """C strtol(base 10): (value or None when no digits, the rest of the string)."""
-    i = 0
-    while i < len(text) and text[i] in " \t\n\v\f\r":
-        i += 1
-    j = i + 1 if text[i:i + 1] in ("+", "-") else i
-    k = j
-    while k < len(text) and text[k].isdigit() and text[k].isascii():
-        k += 1
-    if k == j:
-        return None, text
-    return int(text[i:k]), text[k:]
-
-
 def parse_weight(server: ServerState, text: str, dynamic: bool) -> int:
     """server_parse_weight_change_request(): the new user weight, or CommandError."""
     if not text:
         raise CommandError(WEIGHT_REQUIRED)
-    w, rest = _strtol(text)
+    w, rest = strtol(text)
     if w is None:
         raise CommandError(WEIGHT_GARBAGE)
     if rest == "%":
