@@ -106,14 +106,22 @@ def cancel(backend: Any, waiter: Waiter) -> None:
 def release(backend: Any, server: ServerState, now: float) -> None:
     """A request on `server` ended: free its slot and hand it to the next waiter, if any."""
     server.cur_sess -= 1
-    if not server.queue and not backend.queue:  # the common case: nobody waits
-        return
+    if server.queue or backend.queue:  # the common case is that nobody waits
+        serve_queue(backend, server, now)
+
+
+def serve_queue(backend: Any, server: ServerState, now: float) -> int:
+    """Hand the server's free slots to the oldest of its own and the backend's waiters;
+    returns how many were served (after a release, or when maxconn was raised)."""
+    served = 0
     while not server.full:
         waiter = _next_waiter(backend, server)
         if waiter is None:
-            return
+            break
         take_slot(backend, server, now)
         waiter._assign(server)
+        served += 1
+    return served
 
 
 def _next_waiter(backend: Any, server: ServerState) -> Waiter | None:
