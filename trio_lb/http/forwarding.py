@@ -130,13 +130,3 @@ def scan(headers: Iterable[tuple[bytes, bytes]]) -> int:
 
 
 _WATCHED = HOP_BY_HOP | {b"content-length", b"transfer-encoding"}
-
-
-def is_upgrade(headers: Iterable[tuple[bytes, bytes]]) -> bool:
-    """A request asking to switch protocols (WebSocket): `Connection: upgrade` + `Upgrade`."""
-    return scan(headers) & UPGRADE == UPGRADE
-
-
-def smuggling_risk(headers: Iterable[tuple[bytes, bytes]]) -> bool:
-    """Content-Length together with Transfer-Encoding: refused outright (RFC 9112 6.1)."""
-    return scan(headers) & SMUGGLING == SMUGGLING

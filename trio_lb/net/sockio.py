@@ -3,10 +3,11 @@
 Why not trio.SocketStream: on this path, calling `sock.recv`/`sock.send` first and only waiting
 with `trio.lowlevel.wait_readable/wait_writable` when the kernel says EAGAIN costs 1.6-2x less
 CPU than the stream wrappers (ARCHITECTURE.md section 4). The price is that a read that succeeds
-at once is not a checkpoint; callers insert `trio.lowlevel.checkpoint()` once per request so that
-a fast client cannot starve the others.
+at once is not a checkpoint; callers yield when a request was already buffered so that a fast
+(pipelining) client cannot starve the others.
 
-Timeouts are the callers' cancel scopes. Errors are translated here, once: a peer that goes away
+Timeouts: a wait arms the session's Watch (net/watchdog.py), which wakes it with
+notify_closing when it expires; connect() alone uses a cancel scope. Errors are translated here, once: a peer that goes away
 shows up as `PeerClosed` whatever errno the kernel chose.
 """
 
@@ -28,31 +29,6 @@ RECV_SIZE = 65536
 
 class PeerClosed(Exception):
     """The peer reset or closed the connection while we were writing."""
-
-
-async def recv(sock: socket.socket, size: int = RECV_SIZE) -> bytes:
-    """Bytes from the peer; b"" on end of stream (or reset: the caller only needs "no more")."""
-    while True:
-        try:
-            return sock.recv(size)
-        except BlockingIOError:
-            await _wait_readable(sock)
-        except (ConnectionResetError, ConnectionAbortedError, TimeoutError):
-            return b""
-
-
-async def send_all(sock: socket.socket, data: bytes | bytearray | memoryview) -> None:
-    """Write everything, waiting for room as needed; PeerClosed if the peer is gone."""
-    view = memoryview(data)
-    while view:
-        try:
-            sent = sock.send(view)
-        except BlockingIOError:
-            await _wait_writable(sock)
-            continue
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError) as exc:
-            raise PeerClosed from exc
-        view = view[sent:]
 
 
 _INF = float("inf")
