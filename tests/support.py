@@ -165,3 +165,10 @@ backend be
 {backend}
     server s1 127.0.0.1:{port}
 """
+
+
+async def socat(path: Any, command: str) -> str:
+    """Send `command` to an admin socket the way operators do (`echo ... | socat stdio ...`)."""
+    result = await trio.run_process(["socat", "stdio", f"UNIX-CONNECT:{path}"], stdin=command.encode(),
+                                    capture_stdout=True)
+    return result.stdout.decode()

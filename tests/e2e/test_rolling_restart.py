@@ -11,16 +11,11 @@ import pytest
 import trio
 
 import trio_lb.config as config_pkg
-from tests.support import start_backend, wait_for
+from tests.support import socat, start_backend, wait_for
 from trio_lb.net.main import run
 
 pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="socat not installed")
 
-
-async def socat(path, command: str) -> str:
-    result = await trio.run_process(["socat", "stdio", f"UNIX-CONNECT:{path}"], stdin=command.encode(),
-                                    capture_stdout=True)
-    return result.stdout.decode()
 
 
 async def _slowish(backend, event, body):

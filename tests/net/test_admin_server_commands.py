@@ -17,7 +17,7 @@ import pytest
 import trio
 
 import trio_lb.config as config_pkg
-from tests.support import lb_port, start_backend, start_lb
+from tests.support import lb_port, socat, start_backend, start_lb
 from trio_lb.admin.registry import default_registry
 from trio_lb.admin.session import Session
 from trio_lb.net.admin_ctx import AdminContext
@@ -44,11 +44,6 @@ backend be
     server s2 127.0.0.1:{port2}
 """
 
-
-async def socat(path: Path, command: str) -> str:
-    result = await trio.run_process(["socat", "stdio", f"UNIX-CONNECT:{path}"], stdin=command.encode(),
-                                    capture_stdout=True)
-    return result.stdout.decode()
 
 
 async def served_by(client: httpx.AsyncClient, n: int) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 import trio
 
 import trio_lb.config as config_pkg
-from tests.support import start_backend
+from tests.support import socat, start_backend
 from trio_lb.net.main import run
 
 pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="socat not installed")
@@ -33,11 +33,6 @@ backend be
     server s1 127.0.0.1:{port}
 """
 
-
-async def socat(path: Path, command: str) -> str:
-    result = await trio.run_process(["socat", "stdio", f"UNIX-CONNECT:{path}"], stdin=command.encode(),
-                                    capture_stdout=True)
-    return result.stdout.decode()
 
 
 async def test_show_stat_info_and_help_over_socat(nursery, tmp_path):
