@@ -48,3 +48,19 @@ def by_name_or_id(items: Iterable[T], word: str) -> T | None:
     if word.startswith("#"):
         return next((item for item in items if str(item.id) == word[1:]), None)  # type: ignore[attr-defined]
     return next((item for item in items if item.name == word), None)  # type: ignore[attr-defined]
+
+
+def strtoul0(text: str) -> int:
+    """strtoul(text, NULL, 0): hex with 0x, octal with a leading 0, else decimal; 0 when there
+    are no digits (how HAProxy reads a stream pointer)."""
+    s = text.strip().lower()
+    base = 10
+    if s.startswith("0x"):
+        s, base = s[2:], 16
+    elif s.startswith("0") and len(s) > 1:
+        s, base = s[1:], 8
+    digits = "0123456789abcdef"[:base]
+    n = 0
+    while n < len(s) and s[n] in digits:
+        n += 1
+    return int(s[:n], base) if n else 0

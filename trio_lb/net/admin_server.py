@@ -23,6 +23,7 @@ import logging
 import os
 import socket
 import stat
+import time
 from typing import Any
 
 import trio
@@ -30,6 +31,7 @@ import trio
 from trio_lb.admin.registry import Registry
 from trio_lb.admin.session import Session
 from trio_lb.config.model import StatsSocket
+from trio_lb.state.streams import Endpoint, StreamView
 
 log = logging.getLogger("trio_lb")
 
@@ -88,12 +90,41 @@ async def _accept(sock: socket.socket, slots: trio.Semaphore) -> trio.socket.Soc
         return trio.socket.from_stdlib_socket(conn)
 
 
+class CliStream:
+    """A CLI connection as a stream of `show sess` (HAProxy lists its own CLI streams too)."""
+
+    def __init__(self, conn: trio.socket.SocketType, scope: trio.CancelScope) -> None:
+        self.conn = conn
+        self.scope = scope
+        self.born = trio.current_time()
+        self.epoch = 0
+
+    def view(self, now: float) -> StreamView:
+        unix = self.conn.family == socket.AF_UNIX
+        src = "unix:1" if unix else "{}:{}".format(*self.conn.getpeername()[:2])
+        proto = "unix_stream" if unix else ("tcpv6" if self.conn.family == socket.AF_INET6 else "tcpv4")
+        age = max(0.0, now - self.born)
+        return StreamView(proto=proto, src=src, frontend=Endpoint("GLOBAL", 0, "cli"), age=age,
+                          accept_date=time.time() - age, front_fd=self.conn.fileno())
+
+    def kill(self) -> None:
+        self.scope.cancel()
+
+    def on_server(self, server: object) -> bool:
+        return False
+
+
 async def _serve_connection(conn: trio.socket.SocketType, spec: StatsSocket, registry: Registry,
                             ctx: object, timeout: float, slots: trio.Semaphore) -> None:
     session = Session(registry, ctx, spec.level, socket_level=spec.level, timeout=timeout,
                       severity_output=getattr(spec, "severity_output", None) or "none")
+    streams = getattr(getattr(ctx, "runtime", None), "streams", None)
+    scope = trio.CancelScope()
+    stream = CliStream(conn, scope)
+    if streams is not None:
+        streams.add(stream)
     try:
-        with conn:
+        with conn, scope:
             while not session.closed:
                 data = await _recv(conn, session.timeout)
                 if data is None:
@@ -105,6 +136,8 @@ async def _serve_connection(conn: trio.socket.SocketType, spec: StatsSocket, reg
     except Exception:  # a failing command costs its connection, never the listener
         log.exception("stats socket: error while serving a CLI connection")
     finally:
+        if streams is not None:
+            streams.remove(stream)
         slots.release()
 
 

@@ -110,6 +110,7 @@ class FrontendCtx:
         (Once per request: written for speed, one pass and local names.)"""
         if now is None:
             now = trio.current_time()
+        session.txn = None
         bytes_in = session.bytes_in
         bin_ = bytes_in - txn.in0
         bout = session.bytes_out - txn.out0

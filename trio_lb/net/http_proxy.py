@@ -39,6 +39,7 @@ from trio_lb.http.errorpages import REASONS, error_response
 from trio_lb.http.forwarding import SMUGGLING, UPGRADE, HttpPolicy, scan
 from trio_lb.net import sockio
 from trio_lb.net.relay import RelayStats, relay
+from trio_lb.net.streams import ProxyStream
 from trio_lb.net.upstream import QueueTimeout, ServerConn, acquire, give_back, open_conn
 from trio_lb.rules.sample import RequestView
 from trio_lb.state.proxies import BackendState
@@ -68,10 +69,11 @@ class _ClientGone(Exception):
     pass
 
 
-class HttpSession:
+class HttpSession(ProxyStream):
     """One client connection in mode http."""
 
     def __init__(self, sock: socket.socket, peer: tuple[str, int], local: tuple[str, int], fe: Any) -> None:
+        self.init_stream()
         self.sock = sock
         self.peer = peer
         self.local = local
@@ -171,7 +173,7 @@ class HttpSession:
         if request is None or type(request) is h11.ConnectionClosed:
             return False
         self.requests += 1
-        txn = self.fe.new_txn(self, request)
+        self.txn = txn = self.fe.new_txn(self, request)
         headers = request.headers
         txn.flags = flags = scan(headers)
         if flags & SMUGGLING == SMUGGLING or self._head_too_large(request):
@@ -521,7 +523,4 @@ def _error_headers(code: int, close: bool) -> list[tuple[bytes, bytes]]:
         headers.append((b"connection", b"close"))
     return headers
 
-
-async def serve_http(sock: socket.socket, peer: tuple[str, int], local: tuple[str, int], fe: Any) -> None:
-    await HttpSession(sock, peer, local, fe).run()
 

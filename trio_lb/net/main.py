@@ -26,9 +26,10 @@ from trio_lb.net.admin_ctx import AdminContext
 from trio_lb.net.admin_server import serve_admin
 from trio_lb.net.frontend import FrontendCtx
 from trio_lb.net.health_tasks import run_checks
-from trio_lb.net.http_proxy import serve_http
+from trio_lb.net.http_proxy import HttpSession
 from trio_lb.net.listeners import Gate, accept_loop, open_listener
-from trio_lb.net.tcp_proxy import serve_tcp
+from trio_lb.net.streams import run_session
+from trio_lb.net.tcp_proxy import TcpSession
 from trio_lb.net.upstream import drop_idle
 from trio_lb.net.watchdog import Watchdog
 from trio_lb.net.traffic_log import ProcessLog, make_traffic_logger
@@ -91,7 +92,7 @@ async def run(config: Config, *, quiet: bool = False, task_status: Any = trio.TA
 
 async def _serve(config: Config, bound: list, runtime: Runtime, plog: ProcessLog, running: Running,
                  task_status: Any) -> None:
-    handlers = {"http": serve_http, "tcp": serve_tcp}
+    handlers = {"http": HttpSession, "tcp": TcpSession}
     async with trio.open_nursery() as sessions:
         running.hard_stop = sessions.cancel_scope.cancel
         async with trio.open_nursery() as services:
@@ -143,13 +144,13 @@ async def _start_admin(services: trio.Nursery, config: Config, runtime: Runtime,
     return bound
 
 
-def _session_runner(handler: Any, ctx: FrontendCtx, gate: Gate, local: tuple) -> Any:
+def _session_runner(session_cls: type, ctx: FrontendCtx, gate: Gate, local: tuple) -> Any:
     local2 = (local[0], local[1]) if len(local) >= 2 else (str(local), 0)
 
     async def on_conn(conn: socket.socket, peer: Any) -> None:
         peer2 = (peer[0], peer[1]) if isinstance(peer, tuple) else ("unix", 0)
         try:
-            await handler(conn, peer2, local2, ctx)
+            await run_session(session_cls, conn, peer2, local2, ctx)
         except Exception:  # a bug in one session must never take the daemon down
             log.exception("session from %s:%s failed", *peer2)
         finally:

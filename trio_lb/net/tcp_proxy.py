@@ -15,14 +15,17 @@ import trio
 from trio_lb.errors import ConnectError, NoServerAvailable
 from trio_lb.net import sockio
 from trio_lb.net.relay import RelayStats, relay
+from trio_lb.net.streams import ProxyStream
 from trio_lb.net.upstream import QueueTimeout, acquire, open_conn
 from trio_lb.rules.sample import RequestView
 
 
-class TcpSession:
+class TcpSession(ProxyStream):
     __slots__ = ("sock", "peer", "local", "fe", "bytes_in", "bytes_out", "txn_in0")
+    tcp = True
 
     def __init__(self, sock: socket.socket, peer: tuple[str, int], local: tuple[str, int], fe: Any) -> None:
+        self.init_stream()
         self.sock = sock
         self.peer = peer
         self.local = local
@@ -33,7 +36,7 @@ class TcpSession:
 
     async def run(self) -> None:
         fe = self.fe
-        txn = fe.new_txn(self)
+        self.txn = txn = fe.new_txn(self)
         txn.attempt.dst_port = self.local[1]
         view = RequestView(self.peer[0], self.peer[1], self.local[0], self.local[1])
         backend = fe.router.route(view)
@@ -69,15 +72,14 @@ class TcpSession:
             txn.termination = "SC"
             return
         stats = RelayStats()
+        txn.server_conn = sconn
         try:
-            txn.termination = await relay(sockio.as_trio(self.sock), sockio.as_trio(sconn.sock), idle_timeout=self.fe.tunnel_timeout(backend),
-                                          stats=stats)
+            txn.termination = await relay(sockio.as_trio(self.sock), sockio.as_trio(sconn.sock),
+                                          idle_timeout=self.fe.tunnel_timeout(backend), stats=stats)
         finally:
+            txn.server_conn = None
             sockio.close(sconn.sock)
             self.bytes_in += stats.bytes_in
             self.bytes_out += stats.bytes_out
 
-
-async def serve_tcp(sock: socket.socket, peer: tuple[str, int], local: tuple[str, int], fe: Any) -> None:
-    await TcpSession(sock, peer, local, fe).run()
 

@@ -18,6 +18,7 @@ from trio_lb.state import queue as q
 from trio_lb.state.counters import Counters
 from trio_lb.state.health import HealthState
 from trio_lb.state.servers import MAINT, ServerState
+from trio_lb.state.streams import Streams
 
 
 class FrontendState:
@@ -164,6 +165,7 @@ class Runtime:
             if proxy.has_backend:
                 self.backends[proxy.name] = BackendState(proxy, now)
         self.stopping = False
+        self.streams = Streams()  # live streams, for `show sess` / `shutdown session`
         # runtime limits (`set maxconn global`, `set rate-limit ... global`); 0 = no rate limit
         self.hard_maxconn = self.maxconn
         self.rate_limit_conns = int(g.settings.get("maxconnrate", 0) or 0)

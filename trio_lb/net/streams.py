@@ -1,0 +1,122 @@
+"""Client sessions as streams of the registry (state/streams.py): describe, kill, run.
+
+`run_session()` is how the accept loop runs a session: it registers it in `runtime.streams`,
+runs it inside its own cancel scope (one per connection, not per wait: cheap), and takes it out
+when it ends. `kill()` (`shutdown session`, `shutdown sessions server`) cancels that scope: the
+session's `finally` blocks release its server slot and close its sockets, and the transaction
+in flight, if any, is logged here with a `K` termination state as HAProxy logs it.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+import trio
+
+from trio_lb.net import sockio
+from trio_lb.state.streams import Endpoint, StreamView
+
+_PROTOS = {socket.AF_INET: "tcpv4", socket.AF_INET6: "tcpv6", socket.AF_UNIX: "unix_stream"}
+
+
+class ProxyStream:
+    """What HttpSession and TcpSession share as streams; they set sock, peer, local, fe,
+    bytes_in, bytes_out, and `txn` while a transaction is in flight."""
+
+    __slots__ = ("scope", "killed", "born", "txn", "epoch", "uid")
+    tcp = False
+
+    def init_stream(self) -> None:
+        self.scope: trio.CancelScope | None = None
+        self.killed = False
+        self.born = 0.0
+        self.txn: Any = None
+        self.epoch = 0
+        self.uid = 0
+
+    def kill(self) -> None:
+        self.killed = True
+        txn = self.txn
+        if txn is not None:
+            txn.termination = "K" + kill_phase(txn, self.tcp)
+        scope = self.scope
+        if scope is not None:
+            scope.cancel()
+
+    def on_server(self, server: object) -> bool:
+        txn = self.txn
+        return txn is not None and txn.attempt.server is server
+
+    def view(self, now: float) -> StreamView | None:
+        txn = self.txn
+        if txn is None:  # an HTTP connection between requests: no stream, as in HAProxy
+            return None
+        fe = self.fe.spec
+        sock = self.sock
+        view = StreamView(
+            proto=_PROTOS.get(sock.family, "tcpv4"), src=_addr(self.peer, sock.family),
+            frontend=Endpoint(fe.name, fe.id, fe.mode), age=max(0.0, now - self.born),
+            calls=getattr(self, "requests", 1) or 1, front_fd=sock.fileno(),
+            bytes_in=self.bytes_in, bytes_out=self.bytes_out, local=_addr(self.local, sock.family))
+        view.accept_date = time.time() - view.age
+        backend = txn.backend
+        if backend is not None:
+            view.backend = Endpoint(backend.name, backend.id, backend.spec.mode)
+        server = txn.attempt.server
+        if server is not None:
+            view.server = Endpoint(server.name, server.id, f"{server.host}:{server.port}")
+        sconn = txn.server_conn
+        if sconn is not None:
+            view.back_fd = sconn.sock.fileno()
+            try:
+                view.server_local = _addr(sconn.sock.getsockname(), sconn.sock.family)
+            except OSError:
+                pass
+        watch = getattr(self, "watch", None)
+        if watch is not None and watch.sock is not None and watch.expires != float("inf"):
+            view.expires_in = max(0.0, watch.expires - watch.dog.now)
+        return view
+
+
+def kill_phase(txn: Any, tcp: bool) -> str:
+    """HAProxy's termination state letter for a stream killed at this point of `txn`."""
+    if txn.response_started:
+        return "D"
+    if txn.server_conn is not None:
+        return "D" if tcp else "H"
+    if txn.attempt.server is not None:
+        return "C"
+    if txn.backend is not None:
+        return "Q"
+    return "R"
+
+
+async def run_session(cls: type, conn: socket.socket, peer: tuple[str, int], local: tuple[str, int],
+                      fe: Any) -> None:
+    session = cls(conn, peer, local, fe)
+    session.born = trio.current_time()
+    streams = fe.runtime.streams
+    streams.add(session)
+    try:
+        with trio.CancelScope() as session.scope:
+            await session.run()
+    finally:
+        streams.remove(session)
+        txn = session.txn
+        if session.killed and txn is not None:
+            _end_killed(session, txn)
+
+
+def _end_killed(session: Any, txn: Any) -> None:
+    if txn.server_conn is not None:
+        sockio.close(txn.server_conn.sock)
+        txn.server_conn = None
+    session.fe.finish(txn, session)
+
+
+def _addr(addr: Any, family: int) -> str:
+    if family == socket.AF_UNIX:
+        return "unix:1"
+    return f"{addr[0]}:{addr[1]}"
