@@ -239,3 +239,28 @@ def test_show_servers_state(ctx):
 
 def test_show_backend(ctx):
     assert cli(ctx, "show backend", "user") == "# name\nbe\nst\n\n"
+
+
+def test_health_stopping_is_haproxys_nolb(ctx):
+    s2 = server(ctx, "s2")
+    assert cli(ctx, "set server be/s2 health stopping") == "\n"
+    assert not s2.usable and s2.status_text() == "NOLB" and s2.health.health == 4
+    assert ctx.logs[-1] == ("notice", "Server be/s2 is stopping, changed from CLI. 1 active and 1 backup servers "
+                                      "online. 0 sessions requeued, 0 total in queue.")
+    logged = len(ctx.logs)
+    assert cli(ctx, "set server be/s2 health stopping") == "\n" and len(ctx.logs) == logged  # no change, no log
+    assert cli(ctx, "show servers state be").splitlines()[3].split()[5] == "3"  # SRV_ST_STOPPING
+    s2.health.health = 3
+    assert s2.status_text() == "NOLB 2/3"  # NOLB going down, as HAProxy prints it
+    assert cli(ctx, "set server be/s2 health up") == "\n" and s2.usable and s2.status_text() == "UP"
+    assert ctx.logs[-1][1].startswith("Server be/s2 is UP, changed from CLI.")
+
+
+def test_forced_health_on_a_server_without_check(ctx):
+    s1 = server(ctx, "s1")
+    assert cli(ctx, "set server be/s1 health down") == "\n"
+    assert not s1.usable and s1.status_text() == "DOWN"
+    assert cli(ctx, "show servers state be").splitlines()[2].split()[5:13:7] == ["0", "0"]  # stopped, health 0
+    assert cli(ctx, "set server be/s1 health stopping") == "\n" and s1.status_text() == "NOLB" and not s1.usable
+    assert cli(ctx, "set server be/s1 health up") == "\n" and s1.usable and s1.status_text() == "no check"
+    assert cli(ctx, "show servers state be").splitlines()[2].split()[12] == "4"  # rise + fall - 1

@@ -603,7 +603,7 @@ async def test_check_loop_down_and_up(nursery, mock_clock):
     def on_result(result, transition):
         send_ch.send_nowait((trio.current_time(), result.status, transition, health.status_text()))
 
-    nursery.start_soon(partial(check_loop, TCP, "127.0.0.1", service.port, health, timeout=1.0,
+    nursery.start_soon(partial(check_loop, TCP, lambda: ("127.0.0.1", service.port), health, timeout=1.0,
                                connect_timeout=1.0, enabled=lambda: enabled[0], on_result=on_result,
                                first_delay=1.0))
 

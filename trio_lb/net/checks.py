@@ -579,16 +579,18 @@ def _spread(interval: float, spread_pct: int) -> float:
     return interval + random.uniform(-rv, rv)
 
 
-async def check_loop(spec: CheckSpec, host: str, port: int, health: HealthState, *,
+async def check_loop(spec: CheckSpec, target: Callable[[], tuple[str, int]], health: HealthState, *,
                      timeout: float, connect_timeout: float, enabled: Callable[[], bool],
                      on_result: Callable[[CheckResult, str | None], None], first_delay: float = 0.0,
                      total: float | None = None, spread_pct: int = 0) -> NoReturn:
-    """Check forever: probe, feed `health`, report, sleep `health.next_interval()`."""
+    """Check forever: probe `target()` (host, port), feed `health`, report, sleep
+    `health.next_interval()`."""
     await trio.sleep(first_delay)
     while True:
         if not enabled():
             await trio.sleep(health.inter)
             continue
+        host, port = target()
         result = await probe(spec, host, port, timeout=timeout, connect_timeout=connect_timeout,
                              total=total)
         transition = health.on_result(result)

@@ -25,6 +25,8 @@ def apply_result(backend: BackendState, server: ServerState, result: CheckResult
     """Record one check result; on a transition, move traffic and log as HAProxy does."""
     if not result.ok:
         server.counters.chkfail += 1
+    if transition is None and result.ok and server.stopping and server.health.health >= server.health.rise:
+        transition = "up"  # a passing check ends NOLB (HAProxy's check_notify_success)
     if transition is None:
         return
     now = trio.current_time()
@@ -83,15 +85,17 @@ async def _one(backend: BackendState, server: ServerState, emit: Emit, index: in
     spec = server.spec
     t = backend.spec.timeouts
     connect_timeout, timeout, total = check_timeouts(spec.inter, t.connect, t.check)
-    host = spec.check_addr or server.host
-    port = spec.check_port or server.port or 80
+
+    def target() -> tuple[str, int]:  # read at each check: `set server addr|check-port` apply at once
+        return spec.check_addr or server.host, server.check_port or server.port or 80
+
     # spread the first checks of a backend over its first interval, as HAProxy does
     first_delay = spec.inter * index / count if count > 1 else 0.0
 
     def on_result(result: CheckResult, transition: str | None) -> None:
         apply_result(backend, server, result, transition, emit)
 
-    await check_loop(backend.spec.check, host, port, server.health, timeout=timeout,
+    await check_loop(backend.spec.check, target, server.health, timeout=timeout,
                      connect_timeout=connect_timeout, enabled=lambda: server.checks_enabled,
                      on_result=on_result, first_delay=first_delay, total=total,
                      spread_pct=spread)

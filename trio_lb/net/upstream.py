@@ -194,6 +194,8 @@ def _redispatch(backend: BackendState, req: object, server: ServerState, attempt
 
 
 def _port(server: ServerState, attempt: Attempt) -> int:
-    # a port-less server line means "the port the client connected to"
-    return server.port if server.port is not None else attempt.dst_port
+    # a port-less server line means "the port the client connected to" (+/- an offset)
+    if server.port is not None:
+        return server.port
+    return (attempt.dst_port + server.port_offset) & 0xFFFF
 

@@ -6,10 +6,11 @@ Two independent axes decide whether a server gets traffic, as in HAProxy's serve
 
 * the admin state, set by the operator: READY, DRAIN (no new load-balanced traffic, persistent
   and in-flight traffic continues) or MAINT (no traffic at all, checks paused);
-* the operational state, set by health checks (or `set server health`): UP or DOWN. A server
-  without `check` is always UP ("no check").
+* the operational state, set by health checks (or `set server health`): UP, STOPPING (HAProxy's
+  NOLB: no new load-balanced traffic, `set server health stopping`) or DOWN. A server without
+  `check` is UP ("no check") unless the operator forced it down (`forced_down`).
 
-`usable` (may be picked by the balancer) is READY and UP; `eweight` is the weight the balancer
+`usable` (may be picked by the balancer) is READY and UP and not STOPPING; `eweight` is the weight the balancer
 sees: the user weight, ramped by slowstart after the server comes back, and 0 when not usable.
 Both are plain attributes recomputed by `refresh()` on every state change, so that the
 balancer's per-request `pick()` reads fields instead of calling properties.
@@ -52,7 +53,8 @@ class ServerState:
         "spec", "backend", "id", "name", "backup", "host", "port", "iweight", "uweight",
         "eweight", "usable", "admin", "health", "checks_enabled", "cur_sess", "maxconn",
         "maxqueue", "queue", "counters", "last_change", "down_since", "downtime",
-        "slowstart_until", "idle", "pending_refresh",
+        "slowstart_until", "idle", "pending_refresh", "stopping", "forced_down",
+        "port_offset", "check_port",
     )
 
     def __init__(self, spec: ServerSpec, backend: str, health: HealthState | None, now: float) -> None:
@@ -62,7 +64,9 @@ class ServerState:
         self.name = spec.name
         self.backup = spec.backup
         self.host = spec.host
-        self.port = spec.port
+        self.port = spec.port  # None: the client's destination port, plus port_offset
+        self.port_offset = int(spec.options.get("port_offset", 0) or 0)
+        self.check_port = spec.check_port  # `port` / `set server check-port`
         self.iweight = spec.weight
         self.uweight = spec.weight
         self.admin = MAINT if spec.disabled else READY
@@ -78,6 +82,8 @@ class ServerState:
         self.downtime = 0.0
         self.slowstart_until = 0.0
         self.idle: list = []  # idle keep-alive connections to this server (owned by net/)
+        self.stopping = False  # NOLB: up, but takes no new load-balanced traffic
+        self.forced_down = False  # a server without `check` set down by the operator
         self.eweight = 0
         self.usable = False
         self.refresh(now)
@@ -86,7 +92,7 @@ class ServerState:
 
     @property
     def op_up(self) -> bool:
-        return self.health is None or self.health.up
+        return self.health.up if self.health is not None else not self.forced_down
 
     @property
     def queue_len(self) -> int:
@@ -98,7 +104,7 @@ class ServerState:
 
     def refresh(self, now: float) -> None:
         """Recompute `usable` and `eweight` after any change (state, weight, time)."""
-        self.usable = self.admin == READY and self.op_up
+        self.usable = self.admin == READY and self.op_up and not self.stopping
         if not self.usable:
             self.eweight = 0
         elif now < self.slowstart_until:
@@ -111,7 +117,14 @@ class ServerState:
         """The `status` column of `show stat` for this server."""
         if self.admin == MAINT:
             return "MAINT"
+        if self.stopping and self.op_up:
+            health = self.health
+            if health is None or health.health == health.full:
+                return "NOLB"
+            return f"NOLB {health.health - health.rise + 1}/{health.fall}"
         if self.health is None:
+            if self.forced_down:
+                return "DOWN"
             return "DRAIN" if self.admin == DRAIN else "no check"
         text = self.health.status_text()
         if self.admin == DRAIN and self.health.up:
@@ -138,6 +151,7 @@ class ServerState:
     def on_health_transition(self, transition: str, now: float) -> None:
         """Called after HealthState reported "up" or "down"."""
         was_serving = self.usable
+        self.stopping = False  # a check transition ends NOLB either way
         if transition == "up" and self.spec.slowstart > 0:
             self.slowstart_until = now + self.spec.slowstart
         if transition == "down":

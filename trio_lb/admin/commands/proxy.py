@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trio_lb.admin.commands.server import find_backend, unchecked_health_zero
+from trio_lb.admin.commands.server import find_backend, unchecked_health
 from trio_lb.admin.registry import Args, command
 from trio_lb.admin.session import Session
 from trio_lb.errors import CommandError
@@ -29,7 +29,7 @@ COLUMNS = (
 NO_BACKEND = "Can't find backend.\n"
 
 # srv_op_state (SRV_ST_*)
-ST_STOPPED, ST_STARTING, ST_RUNNING = 0, 1, 2
+ST_STOPPED, ST_STARTING, ST_RUNNING, ST_STOPPING = 0, 1, 2, 3
 # srv_admin_state bits (SRV_ADMF_*)
 ADMF_FMAINT, ADMF_CMAINT, ADMF_FDRAIN = 0x01, 0x04, 0x08
 # srv_check_state bits (CHK_ST_*)
@@ -42,6 +42,8 @@ INI = STATUSES["INI"]
 def op_state(server: ServerState, now: float) -> int:
     if server.admin == MAINT or not server.op_up:
         return ST_STOPPED
+    if server.stopping:
+        return ST_STOPPING
     return ST_STARTING if now < server.slowstart_until else ST_RUNNING
 
 
@@ -72,8 +74,8 @@ def check_fields(ctx: Any, backend: BackendState, server: ServerState) -> tuple[
     """(srv_check_status, srv_check_result, srv_check_health)."""
     health = server.health
     if health is None:
-        zero = server.spec.disabled or (backend.name, server.name) in unchecked_health_zero(ctx)
-        return INI.number, CHECK_RESULTS[INI.result], 0 if zero else server.spec.rise
+        default = 0 if server.spec.disabled else server.spec.rise
+        return INI.number, CHECK_RESULTS[INI.result], unchecked_health(ctx).get((backend.name, server.name), default)
     last = STATUSES.get(health.last.status, STATUSES["UNK"]) if health.last is not None else INI
     return last.number, CHECK_RESULTS[last.result], 0 if server.admin == MAINT else health.health
 
@@ -87,8 +89,9 @@ def server_row(ctx: Any, backend: BackendState, server: ServerState, now: float)
         max(0, int(now - server.last_change)), status, result, health,
         check_state(ctx, backend, server), 0,  # agent checks are not supported
         0, 0,  # forced ids: the config model does not record them
-        "-", server.port or 0, "-", 1 if spec.options.get("ssl") else 0,
-        spec.check_port or 0, spec.check_addr or "-", "-", 0,
+        "-", server.port if server.port is not None else server.port_offset & 0xFFFF, "-",
+        1 if spec.options.get("ssl") else 0, server.check_port or 0, spec.check_addr or "-", "-",
+        spec.check_port or 0,  # 2.6.12 prints the configured `port` as the agent port too
     )
     return " ".join(map(str, fields))
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from trio_lb.admin.commands.address import set_addr, set_check_port
 from trio_lb.admin.cparse import by_name_or_id, strtol
 from trio_lb.admin.messages import info
 from trio_lb.admin.registry import Args, command
@@ -47,9 +48,6 @@ WEIGHT_RELATIVE = "Relative weight must be positive.\n"
 WEIGHT_ABSOLUTE = "Absolute weight can only be between 0 and 256 inclusive.\n"
 WEIGHT_STATIC = "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n"
 HEALTH_NOT_CONFIGURED = "Health check was not configured on this server, cannot enable.\n"
-# trio-lb's own limits (HAProxy has a NOLB state and forces health on any server)
-HEALTH_STOPPING_UNSUPPORTED = "trio-lb does not support the 'stopping' (NOLB) state.\n"
-HEALTH_NO_CHECK = "trio-lb can only force the health of a server with 'check'.\n"
 
 Log = list[tuple[str, str]]  # (syslog level, message without the final LF)
 
@@ -177,10 +175,15 @@ def _health_off(ctx: Any) -> set[tuple[str, str]]:
     return ctx_set(ctx, "health_disabled")
 
 
-def unchecked_health_zero(ctx: Any) -> set[tuple[str, str]]:
-    """Servers without `check` whose check health HAProxy zeroed (maintenance zeroes it and
-    nothing but `set server health up` restores it; `show servers state` shows it)."""
-    return ctx_set(ctx, "unchecked_health_zero")
+def unchecked_health(ctx: Any) -> dict[tuple[str, str], int]:
+    """The check health HAProxy keeps even for servers without `check`, once something changed
+    it: maintenance or `set server health down` zero it, `health up|stopping` sets it to
+    rise+fall-1 (`show servers state` shows it; the default is `rise`)."""
+    store = getattr(ctx, "unchecked_health", None)
+    if store is None:
+        store = {}
+        setattr(ctx, "unchecked_health", store)
+    return store
 
 
 def apply_admin(ctx: Any, backend: BackendState, server: ServerState, action: str, now: float) -> Log:
@@ -193,7 +196,7 @@ def apply_admin(ctx: Any, backend: BackendState, server: ServerState, action: st
     had_servers = backend.is_up
     user_checks = server.health is not None and (backend.name, server.name) not in _health_off(ctx)
     if new == MAINT and server.health is None:
-        unchecked_health_zero(ctx).add((backend.name, server.name))
+        unchecked_health(ctx)[backend.name, server.name] = 0
     elif new == MAINT:
         server.health.force(False)  # HAProxy: health 0, STOPPED, checks paused
     elif old == MAINT and server.health is not None:
@@ -213,25 +216,30 @@ def apply_admin(ctx: Any, backend: BackendState, server: ServerState, action: st
 
 
 def apply_health(ctx: Any, backend: BackendState, server: ServerState, word: str, now: float) -> Log:
-    """`set server health up|down`: force the check result, as a check transition would."""
+    """`set server health up|stopping|down`: force the check result, as a check transition
+    would (health rise+fall-1, or 0 for down). A server without `check` is forced too: it stays
+    DOWN until the operator says `up`. Logged only when the state changes, as HAProxy does."""
     if word not in ("up", "stopping", "down"):
         raise CommandError(HEALTH_USAGE)
-    if word == "stopping":
-        raise CommandError(HEALTH_STOPPING_UNSUPPORTED)
-    if server.health is None:
-        raise CommandError(HEALTH_NO_CHECK)
     had_servers = backend.is_up
-    transition = server.health.force(word == "up")
-    sessions = server.cur_sess
-    if transition:
-        server.on_health_transition(transition, now)
+    before = _op_state(server)
+    if server.health is not None:
+        flip = server.health.force(word != "down")
     else:
-        server.refresh(now)
+        was_up, now_up = not server.forced_down, word != "down"
+        server.forced_down = not now_up
+        unchecked_health(ctx)[backend.name, server.name] = server.spec.rise + server.spec.fall - 1 if now_up else 0
+        flip = None if was_up == now_up else ("up" if now_up else "down")
+    sessions = server.cur_sess
+    if flip:
+        server.on_health_transition(flip, now)
+    server.stopping = word == "stopping"
+    server.refresh(now)
     requeued = backend.server_changed(server, now)
-    if transition == "down":
+    if flip == "down":
         ctx_hook(ctx, "on_server_maint", server)  # the idle pool goes, as on a check failure
-    if server.admin == MAINT:
-        return []  # HAProxy logs nothing for a server in maintenance
+    if server.admin == MAINT or _op_state(server) == before:
+        return []  # HAProxy logs nothing for a server in maintenance, or when nothing changed
     act, bck = backend.counts()
     lines = [("alert" if word == "down" else "notice", transition_message(
         backend.name, server.name, word, None, active_left=act, backup_left=bck, sessions_active=sessions,
@@ -240,6 +248,12 @@ def apply_health(ctx: Any, backend: BackendState, server: ServerState, word: str
     if had_servers and not backend.is_up:
         lines.append(("emerg", backend_down_message(backend.name, kind=backend.spec.kind)))
     return lines
+
+
+def _op_state(server: ServerState) -> str:
+    if not server.op_up:
+        return "down"
+    return "stopping" if server.stopping else "up"
 
 
 def ctx_hook(ctx: Any, name: str, *args: Any) -> None:
@@ -273,21 +287,24 @@ def _set_weight(ctx: Any, backend: BackendState, server: ServerState, args: Args
     apply_weight(backend, server, args.at(4), ctx.now())
 
 
-# `set server <b>/<s> <what> ...`: what -> handler (HAProxy's others are not supported yet)
-_SET_SERVER: dict[str, Callable[[Any, BackendState, ServerState, Args], None]] = {
+# `set server <b>/<s> <what> ...`: what -> handler (agent*, check-addr, fqdn and ssl are not
+# supported yet: they answer the usage line, as an unknown word does)
+_SET_SERVER: dict[str, Callable[[Any, BackendState, ServerState, Args], str | None]] = {
     "state": _set_state,
     "health": _set_health,
     "weight": _set_weight,
+    "addr": set_addr,
+    "check-port": set_check_port,
 }
 
 
 @command(("set", "server"), "set server <bk>/<srv> [opts]            : change a server's state, weight, address or ssl", "admin")
-def set_server(ctx: Any, args: Args, payload: str | None, session: Session) -> None:
+def set_server(ctx: Any, args: Args, payload: str | None, session: Session) -> str | None:
     backend, server = find_server(ctx.runtime, args.at(2))
     handler = _SET_SERVER.get(args.at(3))
     if handler is None:
         raise CommandError(SET_SERVER_USAGE)
-    handler(ctx, backend, server, args)
+    return handler(ctx, backend, server, args)
 
 
 @command(("get", "weight"), "get weight <bk>/<srv>                   : report a server's current weight")
