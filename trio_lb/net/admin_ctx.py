@@ -36,6 +36,9 @@ class AdminContext:
     def now(self) -> float:
         return trio.current_time()
 
+    def wall_time(self) -> float:
+        return time.time()
+
     def log(self, level: str, message: str) -> None:
         """A state change worth a log line, as HAProxy writes it (no trailing LF)."""
         if self.emit is not None:

@@ -30,6 +30,7 @@ request was read entirely); after it, the client connection is cut, as HAProxy d
 from __future__ import annotations
 
 import socket
+import time
 from typing import Any
 
 import trio
@@ -85,6 +86,8 @@ class HttpSession(ProxyStream):
         self.requests = 0
         self.server_timeout: float | None = None
         self.watch = fe.watchdog.watch()
+        self.head_rx: list[bytes] | None = None  # the bytes of a request head being read
+        self.server_rx: list[bytes] | None = None  # the bytes of a response head being read
 
     async def run(self) -> None:
         try:
@@ -125,6 +128,8 @@ class HttpSession(ProxyStream):
         data = await sockio.recv_within(self.sock, self.watch, timeout, deadline, idle, wait_first=idle)
         if data is None:
             raise _Timeout(where)
+        if self.head_rx is not None:
+            self.head_rx.append(data)
         self.bytes_in += len(data)
         self.conn.receive_data(data)
 
@@ -137,26 +142,36 @@ class HttpSession(ProxyStream):
     async def _read_request(self) -> Any:
         """The next request head, or None when the client is done (closed or idle timeout)."""
         t = self.fe.timeouts
-        first = self.requests == 0
         conn = self.conn
-        if not first and not conn.trailing_data[0]:
-            # keep-alive: wait for the first byte of the next request under http-keep-alive
-            try:
-                await self._client_data(t.http_keep_alive, "http-keep-alive", idle=True)
-            except _Timeout:
-                return None
+        pending = conn.trailing_data[0]  # pipelined bytes already read
+        # what arrives until the head is parsed is kept for `show errors` (h11 keeps no copy)
+        self.head_rx = received = [pending]
         try:
-            return await self._client_event(None, "http-request", t.http_request)
-        except _Timeout:
-            if self.bytes_in or conn.trailing_data[0]:
-                await self._parse_error(408)
-            return None
-        except h11.RemoteProtocolError:
-            await self._parse_error(400)
-            return None
+            if self.requests and not pending:
+                # keep-alive: wait for the first byte of the next request under http-keep-alive
+                try:
+                    await self._client_data(t.http_keep_alive, "http-keep-alive", idle=True)
+                except _Timeout:
+                    return None
+            try:
+                return await self._client_event(None, "http-request", t.http_request)
+            except _Timeout:
+                if self.bytes_in or conn.trailing_data[0]:
+                    await self._parse_error(408)
+                return None
+            except h11.RemoteProtocolError:
+                await self._parse_error(400, b"".join(received))
+                return None
+        finally:
+            self.head_rx = None
 
-    async def _parse_error(self, code: int) -> None:
+    async def _parse_error(self, code: int, head: bytes | None = None) -> None:
+        """400 or 408 for a request that could not be read; a 400's bytes go to `show errors`."""
         fe = self.fe
+        if head is not None:
+            fe.runtime.error_log.record(direction="request", when=time.time(), frontend=(fe.spec.name, fe.spec.id),
+                                        backend=None, server=None, src=f"{self.peer[0]}:{self.peer[1]}",
+                                        data=head, bufsize=fe.bufsize)
         fe.state.counters.ereq += 1
         fe.state.counters.count_status(code)
         fe.log_error(self, code, "CR" if code == 400 else "cR")
@@ -177,7 +192,7 @@ class HttpSession(ProxyStream):
         headers = request.headers
         txn.flags = flags = scan(headers)
         if flags & SMUGGLING == SMUGGLING or self._head_too_large(request):
-            await self._parse_error(400)
+            await self._parse_error(400, _raw_head(request))
             return False
         view = RequestView(self.peer[0], self.peer[1], self.local[0], self.local[1],
                            method=request.method.decode("ascii"), target=request.target.decode("latin-1"),
@@ -364,22 +379,46 @@ class HttpSession(ProxyStream):
             try:
                 event = h.next_event()
             except h11.RemoteProtocolError:
-                raise _ServerFailed() from None
+                raise self._bad_response(sconn) from None
             if event is not _NEED_DATA:
                 if type(event) is h11.ConnectionClosed:
                     raise _ServerFailed()
                 return event
             await self._server_data(sconn)
 
+    def _bad_response(self, sconn: ServerConn) -> _ServerFailed:
+        """A response h11 could not parse: its bytes go to `show errors` (the backend's; the
+        bytes of a head, none for an error in a body)."""
+        fe, txn = self.fe, self.txn
+        backend = txn.backend if txn is not None else None
+        if backend is not None:
+            server = sconn.server
+            fe.runtime.error_log.record(
+                direction="response", when=time.time(), frontend=(fe.spec.name, fe.spec.id),
+                backend=(backend.name, backend.id), server=(server.name, server.id),
+                src=f"{self.peer[0]}:{self.peer[1]}", data=b"".join(self.server_rx or ()), bufsize=fe.bufsize)
+        return _ServerFailed()
+
     async def _server_data(self, sconn: ServerConn, wait_first: bool = False) -> None:
         data = await sockio.recv_within(sconn.sock, self.watch, self.server_timeout, wait_first=wait_first)
         if data is None:
             raise _Timeout("server")
+        if self.server_rx is not None:
+            self.server_rx.append(data)
         sconn.h11.receive_data(data)
 
     async def _read_response_head(self, txn: Any, sconn: ServerConn) -> Any:
         h = sconn.h11
-        if h.their_state is h11.SEND_RESPONSE and not h.trailing_data[0]:
+        pending = h.trailing_data[0]
+        self.server_rx = [pending]  # the head's bytes, for `show errors`
+        try:
+            return await self._response_head(txn, sconn, pending)
+        finally:
+            self.server_rx = None
+
+    async def _response_head(self, txn: Any, sconn: ServerConn, pending: bytes) -> Any:
+        h = sconn.h11
+        if h.their_state is h11.SEND_RESPONSE and not pending:
             # the request just left: the answer cannot be there yet, wait before reading
             await self._server_data(sconn, wait_first=True)
         while True:
@@ -406,7 +445,7 @@ class HttpSession(ProxyStream):
             try:
                 event = h.next_event()
             except h11.RemoteProtocolError:
-                raise _ServerFailed() from None
+                raise self._bad_response(sconn) from None
             if event is _NEED_DATA:
                 if out:
                     await self._to_client(b"".join(out))
@@ -505,6 +544,13 @@ class HttpSession(ProxyStream):
         except (_Timeout, h11.RemoteProtocolError):
             return False
         return False
+
+
+def _raw_head(request: Any) -> bytes:
+    """A parsed request head written back as bytes (for `show errors`: h11 keeps no copy)."""
+    lines = [b"%s %s HTTP/%s" % (request.method, request.target, request.http_version)]
+    lines += [name + b": " + value for name, value in request.headers.raw_items()]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
 def _reason(code: int) -> bytes:

@@ -14,6 +14,7 @@ from typing import Any
 
 from trio_lb.balance import make_balancer
 from trio_lb.config.model import Config, Proxy, ServerSpec
+from trio_lb.http.errcapture import ErrorLog
 from trio_lb.state import queue as q
 from trio_lb.state.counters import Counters
 from trio_lb.state.health import HealthState
@@ -166,6 +167,7 @@ class Runtime:
                 self.backends[proxy.name] = BackendState(proxy, now)
         self.stopping = False
         self.streams = Streams()  # live streams, for `show sess` / `shutdown session`
+        self.error_log = ErrorLog(maxhdr=g.tune_maxhdr)  # `show errors`
         # runtime limits (`set maxconn global`, `set rate-limit ... global`); 0 = no rate limit
         self.hard_maxconn = self.maxconn
         self.rate_limit_conns = int(g.settings.get("maxconnrate", 0) or 0)
