@@ -200,6 +200,17 @@ GOLDEN_COMMANDS = [
     "set server be/s5 check-port 70000", "set server be/s5 check-port -1", "set server be/s5 check-port 12x",
     "set server be/s5 check-port 0", "set server be/s1 check-port 5", "set server be/s1 check-port",
     "show servers state be", "show stat",
+    # dynamic servers
+    "add server be/n1 127.0.0.1:19100", "add server be/n1 127.0.0.1:19100",
+    "add server be/n2 127.0.0.1:19101 check weight 7 maxconn 10", "add server be/n3",
+    "add server be/n4 127.0.0.1:19102 foo", "add server be/n5 127.0.0.1:19102 cookie x", "add server be/n9 127.0.0.1",
+    "add server be/n11 127.0.0.1:19100 id 77", "add server st/n1 127.0.0.1:1", "add server nope/n1 127.0.0.1:1",
+    "add server be", "add server be/", "add server /x 1.2.3.4:5", "add server be/n13 127.0.0.1:19100 disabled",
+    "add server be/n14 127.0.0.1:19100 backup", "add server be/n16 ipv6@::1:80", "add server be/n17 [::1]:80",
+    "add server be/x! 1.2.3.4:5", "add server be/n18 127.0.0.1:1 no-check", "add server be/n19 127.0.0.1:1 weight 300",
+    "show servers state be", "show stat", "del server be/n1", "set server be/n1 state maint", "del server be/n1",
+    "del server be/s2", "set server be/s2 state maint", "del server be/s2", "del server be", "del server nope/x",
+    "del server be/zz", "del server #2/#4", "set server be/n14 state ready", "show servers state be", "show stat",
 ]
 
 

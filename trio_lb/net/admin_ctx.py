@@ -3,8 +3,9 @@
 The commands (trio_lb/admin/commands/) are pure and never import trio; this small object is
 the one place where they reach the event loop's clock and statistics, and the hooks through
 which they act on the I/O side: `log(level, message)` (the daemon wires its ProcessLog.emit into
-`emit`; unwired it does nothing) and `on_server_maint(server)` (closes the idle pooled
-connections of a server leaving service).
+`emit`; unwired it does nothing), `on_server_maint(server)` (closes the idle pooled
+connections of a server leaving service), and `on_server_added` / `on_server_removed` (start and
+stop the health checks of dynamic servers).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from collections.abc import Callable
 
 import trio
 
+from trio_lb.net.health_tasks import Checks
 from trio_lb.net.upstream import drop_idle
-from trio_lb.state.proxies import Runtime
+from trio_lb.state.proxies import BackendState, Runtime
 from trio_lb.state.servers import ServerState
 from trio_lb.stats import ProcessInfo
 
@@ -24,10 +26,10 @@ Emit = Callable[[str, str], None]  # (syslog level, message)
 
 
 class AdminContext:
-    def __init__(self, runtime: Runtime, emit: Emit | None = None) -> None:
+    def __init__(self, runtime: Runtime, emit: Emit | None = None, checks: Checks | None = None) -> None:
         self.runtime = runtime
-        self.emit = emit  # the lead wires ProcessLog.emit here
-        self.health_disabled: set[tuple[str, str]] = set()  # `disable health` (backend, server)
+        self.emit = emit  # the daemon wires ProcessLog.emit here
+        self.checks = checks
         self.cli_sessions = 0
         self.admin_sockets: list[tuple[object, object]] = []  # (StatsSocket spec, bound path or (host, port))
         self._cpu = (time.monotonic(), time.process_time())
@@ -46,6 +48,15 @@ class AdminContext:
 
     def on_server_maint(self, server: ServerState) -> None:
         """A server left service (maintenance, forced down): close its idle pooled connections."""
+        drop_idle(server)
+
+    def on_server_added(self, backend: BackendState, server: ServerState) -> None:
+        if self.checks is not None:
+            self.checks.start(backend, server)  # paused until `enable health`
+
+    def on_server_removed(self, backend: BackendState, server: ServerState) -> None:
+        if self.checks is not None:
+            self.checks.stop(server)
         drop_idle(server)
 
     def process_info(self) -> ProcessInfo:

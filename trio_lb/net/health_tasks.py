@@ -46,16 +46,44 @@ def apply_result(backend: BackendState, server: ServerState, result: CheckResult
         emit("emerg", backend_down_message(backend.name, kind=kind))
 
 
+class Checks:
+    """The running check tasks, one per checked server; `add server` / `del server` start and
+    stop them while the daemon runs."""
+
+    def __init__(self, nursery: trio.Nursery, emit: Emit, spread: int) -> None:
+        self.nursery = nursery
+        self.emit = emit
+        self.spread = spread
+        self.scopes: dict[ServerState, trio.CancelScope] = {}
+
+    def start(self, backend: BackendState, server: ServerState, index: int = 0, count: int = 1) -> None:
+        if server.health is None or server in self.scopes:
+            return
+        scope = self.scopes[server] = trio.CancelScope()
+
+        async def run() -> None:
+            with scope:
+                await _one(backend, server, self.emit, index, count, self.spread)
+
+        self.nursery.start_soon(run)
+
+    def stop(self, server: ServerState) -> None:
+        scope = self.scopes.pop(server, None)
+        if scope is not None:
+            scope.cancel()
+
+
 async def run_checks(runtime: Runtime, emit: Emit, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-    """Start every server's check loop; runs until cancelled."""
+    """Start every server's check loop; `started()` gets the Checks; runs until cancelled."""
     async with trio.open_nursery() as nursery:
         nursery.start_soon(ramp_slowstart, runtime)
         spread = int(runtime.config.global_.settings.get("spread-checks", 0) or 0)
+        checks = Checks(nursery, emit, spread)
         for backend in runtime.backends.values():
             checked = [s for s in backend.servers if s.health is not None]
             for i, server in enumerate(checked):
-                nursery.start_soon(_one, backend, server, emit, i, len(checked), spread)
-        task_status.started()
+                checks.start(backend, server, i, len(checked))
+        task_status.started(checks)
 
 
 # How often a server in slowstart gets its weight re-evaluated (HAProxy steps its warmup too).

@@ -110,8 +110,8 @@ async def _serve(config: Config, bound: list, runtime: Runtime, plog: ProcessLog
                 gate = Gate(runtime, ctx.state)
                 on_conn = _session_runner(handlers[proxy.mode], ctx, gate, sock.getsockname())
                 services.start_soon(accept_loop, sock, sessions, gate, on_conn)
-            await services.start(run_checks, runtime, plog.emit)
-            running.admin = await _start_admin(services, config, runtime, plog.emit)
+            checks = await services.start(run_checks, runtime, plog.emit)
+            running.admin = await _start_admin(services, config, runtime, plog.emit, checks)
             services.start_soon(_signals, running)
             for proxy in config.proxies:
                 plog.emit("notice", f"Proxy {proxy.name} started.", stderr=False)  # logs only, as HAProxy
@@ -125,10 +125,10 @@ async def _serve(config: Config, bound: list, runtime: Runtime, plog: ProcessLog
         sessions.cancel_scope.cancel()  # only the watchdog is left
 
 
-async def _start_admin(services: trio.Nursery, config: Config, runtime: Runtime, emit: Any) -> list:
+async def _start_admin(services: trio.Nursery, config: Config, runtime: Runtime, emit: Any, checks: Any) -> list:
     """Every `stats socket`, sharing one `stats maxconn` budget as in HAProxy."""
     g = config.global_
-    ctx = AdminContext(runtime, emit=emit)
+    ctx = AdminContext(runtime, emit=emit, checks=checks)
     registry = default_registry()
     slots = trio.Semaphore(max(1, g.stats_maxconn))
     bound = []

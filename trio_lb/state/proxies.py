@@ -127,6 +127,25 @@ class BackendState:
                 self.down_since = now
         return moved
 
+    # --- dynamic servers (`add server`, `del server`) ----------------------------------------
+
+    def add_server(self, spec: ServerSpec, now: float) -> ServerState:
+        """A new server at the end of the list, with the lowest free id unless it has one. It
+        starts in maintenance, as HAProxy starts dynamic servers."""
+        if not spec.id:
+            used = {s.id for s in self.servers}
+            spec.id = next(i for i in range(1, len(used) + 2) if i not in used)
+        server = _server(spec, self.spec, now)
+        server.set_admin("maint", now)
+        self.servers.append(server)  # the balancer reads this same list
+        self.server_changed(server, now)
+        return server
+
+    def remove_server(self, server: ServerState, now: float) -> None:
+        """Take a server out for good (the caller checked it is in maintenance and idle)."""
+        self.servers.remove(server)
+        self.balancer.update()
+
     def counts(self) -> tuple[int, int]:
         """(active, backup) servers usable now, for log messages and `show stat` act/bck."""
         act = sum(1 for s in self.servers if s.usable and not s.backup)

@@ -51,10 +51,10 @@ class ServerState:
 
     __slots__ = (
         "spec", "backend", "id", "name", "backup", "host", "port", "iweight", "uweight",
-        "eweight", "usable", "admin", "health", "checks_enabled", "cur_sess", "maxconn",
+        "eweight", "usable", "admin", "health", "checks_enabled", "checks_off", "cur_sess", "maxconn",
         "maxqueue", "queue", "counters", "last_change", "down_since", "downtime",
         "slowstart_until", "idle", "pending_refresh", "stopping", "forced_down",
-        "port_offset", "check_port",
+        "port_offset", "check_port", "fresh",
     )
 
     def __init__(self, spec: ServerSpec, backend: str, health: HealthState | None, now: float) -> None:
@@ -71,7 +71,9 @@ class ServerState:
         self.uweight = spec.weight
         self.admin = MAINT if spec.disabled else READY
         self.health = health
-        self.checks_enabled = health is not None
+        self.checks_off = False  # the operator turned checks off (HAProxy's !CHK_ST_ENABLED)
+        self.checks_enabled = health is not None  # checks run: on, and not paused by MAINT
+        self.fresh = False  # a dynamic server that never left maintenance (see stats rows)
         self.cur_sess = 0
         self.maxconn = spec.maxconn
         self.maxqueue = spec.maxqueue
@@ -140,9 +142,19 @@ class ServerState:
             return False
         was_serving = self.usable
         self.admin = new
-        self.checks_enabled = self.health is not None and new != MAINT
+        if new != MAINT:
+            self.fresh = False
+        self._update_checks()
         self._changed(was_serving, now)
         return True
+
+    def set_checks(self, on: bool) -> None:
+        """`enable health` / `disable health` (a server without `check` has nothing to turn)."""
+        self.checks_off = not on
+        self._update_checks()
+
+    def _update_checks(self) -> None:
+        self.checks_enabled = self.health is not None and not self.checks_off and self.admin != MAINT
 
     def set_weight(self, weight: int, now: float) -> None:
         self.uweight = weight

@@ -177,8 +177,8 @@ def _be_lastsess(r: Row) -> int:
 # --- server -------------------------------------------------------------------------------------
 
 def _check_enabled(s: ServerState) -> bool:
-    """CHK_ST_ENABLED: the server has a check (paused by MAINT, but still enabled)."""
-    return s.health is not None and (s.checks_enabled or s.admin == MAINT)
+    """CHK_ST_ENABLED: the server has a check the operator did not turn off (MAINT pauses it)."""
+    return s.health is not None and not s.checks_off
 
 
 def _check_running(s: ServerState) -> bool:

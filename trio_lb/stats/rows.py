@@ -146,7 +146,10 @@ def lb_summary(servers: list[ServerState], allbackups: bool) -> LbSummary:
 
 def server_weight(server: ServerState) -> int:
     """The server `weight` column: HAProxy keeps the effective weight of a DOWN, MAINT or DRAIN
-    server (it only stops picking it), so only a usable server shows its slowstart ramp."""
+    server (it only stops picking it), so only a usable server shows its slowstart ramp. A
+    dynamic server that never left maintenance shows 1: 2.6.12 has not computed it yet."""
+    if server.fresh:
+        return 1
     return server.eweight if server.usable else server.uweight
 
 

@@ -58,8 +58,7 @@ def admin_state(server: ServerState) -> int:
 
 def user_checks(ctx: Any, backend: BackendState, server: ServerState) -> bool:
     """Checks configured and not turned off by `disable health` (maintenance only pauses them)."""
-    off = getattr(ctx, "health_disabled", None) or ()
-    return server.health is not None and (backend.name, server.name) not in off
+    return server.health is not None and not server.checks_off
 
 
 def check_state(ctx: Any, backend: BackendState, server: ServerState) -> int:
@@ -88,7 +87,7 @@ def server_row(ctx: Any, backend: BackendState, server: ServerState, now: float)
         op_state(server, now), admin_state(server), server.uweight, server.iweight,
         max(0, int(now - server.last_change)), status, result, health,
         check_state(ctx, backend, server), 0,  # agent checks are not supported
-        0, 0,  # forced ids: the config model does not record them
+        0, 1 if spec.options.get("forced_id") else 0,  # forced ids (a backend's `id` is not recorded)
         "-", server.port if server.port is not None else server.port_offset & 0xFFFF, "-",
         1 if spec.options.get("ssl") else 0, server.check_port or 0, spec.check_addr or "-", "-",
         spec.check_port or 0,  # 2.6.12 prints the configured `port` as the agent port too

@@ -13,8 +13,8 @@ texts as HAProxy 2.6.12 (verified live: "is going DOWN for maintenance", "was DO
 enters maintenance", "is UP/READY (leaving forced maintenance)", "enters drain state",
 "is UP (leaving forced drain)", "remains in forced drain mode").
 
-`disable health` is remembered per server in `ctx` (see `_health_off`), because the runtime
-state only has `checks_enabled`, which maintenance also clears (HAProxy's ENABLED vs PAUSED).
+`disable health` sets ServerState.checks_off (HAProxy's ENABLED bit); maintenance only pauses
+the checks (`checks_enabled` false, PAUSED).
 Replies: nothing on success; an error message otherwise (some of HAProxy's weight errors have no
 trailing LF, kept as is).
 """
@@ -161,20 +161,6 @@ _ADMIN_LOGS: dict[tuple[str, str], _LogBuilder] = {
 }
 
 
-def ctx_set(ctx: Any, name: str) -> set[tuple[str, str]]:
-    """A set of (backend, server) names kept on the context (created on first use)."""
-    store = getattr(ctx, name, None)
-    if store is None:
-        store = set()
-        setattr(ctx, name, store)
-    return store
-
-
-def _health_off(ctx: Any) -> set[tuple[str, str]]:
-    """Servers whose checks the operator disabled (`disable health`)."""
-    return ctx_set(ctx, "health_disabled")
-
-
 def unchecked_health(ctx: Any) -> dict[tuple[str, str], int]:
     """The check health HAProxy keeps even for servers without `check`, once something changed
     it: maintenance or `set server health down` zero it, `health up|stopping` sets it to
@@ -194,7 +180,7 @@ def apply_admin(ctx: Any, backend: BackendState, server: ServerState, action: st
         return []
     was_up = server.op_up
     had_servers = backend.is_up
-    user_checks = server.health is not None and (backend.name, server.name) not in _health_off(ctx)
+    user_checks = server.health is not None and not server.checks_off
     if new == MAINT and server.health is None:
         unchecked_health(ctx)[backend.name, server.name] = 0
     elif new == MAINT:
@@ -205,7 +191,6 @@ def apply_admin(ctx: Any, backend: BackendState, server: ServerState, action: st
         else:
             server.health.up = True
     server.set_admin(action, now)
-    server.checks_enabled = user_checks and new != MAINT
     requeued = backend.server_changed(server, now)
     lines = _ADMIN_LOGS[old, new](backend, server, was_up, requeued)
     if new == MAINT:
@@ -338,12 +323,6 @@ def enable_disable_server(ctx: Any, args: Args, payload: str | None, session: Se
 @command(("enable", "health"), "enable health                           : enable health checks", "admin")
 def enable_disable_health(ctx: Any, args: Args, payload: str | None, session: Session) -> None:
     backend, server = find_server(ctx.runtime, args.at(2))
-    key = (backend.name, server.name)
-    if args[0] == "enable":
-        if server.health is None:
-            raise CommandError(HEALTH_NOT_CONFIGURED)
-        _health_off(ctx).discard(key)
-        server.checks_enabled = server.admin != MAINT
-    else:
-        _health_off(ctx).add(key)
-        server.checks_enabled = False
+    if args[0] == "enable" and server.health is None:
+        raise CommandError(HEALTH_NOT_CONFIGURED)
+    server.set_checks(args[0] == "enable")

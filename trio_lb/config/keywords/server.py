@@ -105,7 +105,7 @@ def _set_address(line: _Line, text: str) -> None:
         spec.options.pop("port_offset", None)
 
 
-def _apply_options(line: _Line, start: int, template: bool) -> None:
+def _apply_options(line: _Line, start: int, template: bool, dynamic: bool = False) -> None:
     ctx = line.ctx
     i = start
     while ctx.arg(i):
@@ -113,6 +113,8 @@ def _apply_options(line: _Line, start: int, template: bool) -> None:
         nargs = SERVER_KEYWORDS.get(kw)
         if nargs is None:
             raise line.fail(_unknown(kw, template))
+        if dynamic and kw not in DYNAMIC_KEYWORDS:
+            raise line.fail(f"'{kw}' option is not accepted for dynamic server")
         if nargs < 0:  # `source` and its variable arguments
             raise ctx.unsupported(f"{ctx.kw} ... {kw}")
         value = ctx.arg(i + 1) if nargs else ""
@@ -235,6 +237,7 @@ def _id(line: _Line, value: str) -> None:
         raise line.fail(f"'id' : custom id {n} already used at {notes.server_ids[n]}.")
     notes.server_ids[n] = f"{line.ctx.file}:{line.ctx.line} ('server {line.label}')"
     line.spec.id = n
+    line.spec.options["forced_id"] = True  # `show servers state` srv_f_forced_id
 
 
 def _track(line: _Line, value: str) -> None:
@@ -328,6 +331,67 @@ def assign_server_ids(servers: list[ServerSpec]) -> None:
             s.id = next_id
             used.add(next_id)
         next_id += 1
+
+
+# -- `add server` (the Runtime API's dynamic servers) -------------------------------------------
+
+# the server keywords 2.6.12 flags SRV_KWF_DYNAMIC (src/server.c, ssl_sock.c, check.c ...)
+DYNAMIC_KEYWORDS = frozenset("""
+    addr agent-addr agent-check agent-inter agent-port agent-send allow-0rtt alpn backup ca-file check
+    check-alpn check-proto check-send-proxy check-sni check-ssl check-via-socks4 ciphers ciphersuites
+    crl-file crt disabled downinter enabled error-limit fall fastinter force-sslv3 force-tlsv10
+    force-tlsv11 force-tlsv12 force-tlsv13 id inter maxconn maxqueue minconn no-backup no-send-proxy
+    no-send-proxy-v2 no-ssl-reuse no-sslv3 no-tfo no-tls-tickets no-tlsv10 no-tlsv11 no-tlsv12
+    no-tlsv13 npn observe on-error on-marked-down on-marked-up pool-low-conn pool-max-conn
+    pool-purge-delay port proto proxy-v2-options rise send-proxy send-proxy-v2 send-proxy-v2-ssl
+    send-proxy-v2-ssl-cn slowstart sni source ssl ssl-max-ver ssl-min-ver tfo tls-tickets track usesrc
+    verify verifyhost weight ws
+""".split())
+
+
+class _CliLine:
+    """Stands for the config line of a server created by `add server` (no file, no line)."""
+
+    file = "(null)"
+    line = 0
+    kw = "server"
+
+    def __init__(self, words: list[str], used_ids: dict[int, str]) -> None:
+        self.words = words
+        self.notes = _CliNotes(used_ids)
+
+    def arg(self, i: int) -> str:
+        return self.words[i] if i < len(self.words) else ""
+
+    def unsupported(self, what: str | None = None) -> Alert:
+        return Alert(f"'{what or self.kw}' is not supported by trio-lb yet.")
+
+
+@dataclass
+class _CliNotes:
+    server_ids: dict[int, str]
+
+
+def parse_dynamic_server(words: list[str], used_ids: dict[int, str]) -> ServerSpec:
+    """`add server <b>/<name> <addr>[:<port>] [kw args]*`: `words` are `<name> <addr> ...`.
+
+    As HAProxy 2.6 parses them: `default-server` is not inherited, only the keywords flagged
+    dynamic are accepted, and messages are the config's without their location (Alert's text).
+    `used_ids` maps the backend's server ids to "file:line ('server name')"."""
+    ctx = _CliLine(["server", *words], dict(used_ids))
+    name = ctx.arg(1)
+    if not ctx.arg(2):
+        raise Alert("'server' expects <name> and <addr>[:<port>] as arguments.")
+    bad = invalid_char(name)
+    if bad is not None:
+        raise Alert(f"character '{bad}' is not permitted in server name '{name}'.")
+    spec = ServerSpec(name=name, host="", port=None, file="(null)", line=0)
+    line = _Line(ctx, spec, "", name)  # type: ignore[arg-type]
+    _set_address(line, ctx.arg(2))
+    _apply_options(line, 3, template=False, dynamic=True)
+    if "track" in spec.options:
+        raise ctx.unsupported("track")
+    return spec
 
 
 KEYWORDS = [
