@@ -207,3 +207,30 @@ async def test_stream_command_errors_and_levels(nursery, tmp_path):
 def test_human_time_is_haproxys():
     assert [human_time(t) for t in (0, 5, 60, 61, 3600, 3661, 86400, 90061, -1)] == [
         "0s", "5s", "1m", "1m1s", "1h", "1h1m", "1d", "1d1h", "?"]
+
+
+async def test_show_activity_and_pools_count_what_is_alive(nursery, tmp_path):
+    with trio.fail_after(10):
+        lb, sock, _, release = await _setup(nursery, tmp_path)
+        http = await _held_http(lb, lb.runtime)
+        tcp = await _tcp_session(lb)
+        activity = (await admin(sock, "show activity")).splitlines()
+        assert activity[0] == "thread_id: 1 (1..1)" and re.fullmatch(r"date_now: \d+\.\d{6}", activity[1])
+        values = {}
+        for line in activity[2:-1]:
+            m = re.fullmatch(r"(\w+): (\d+) \[ (\d+) \]", line)
+            assert m and m.group(2) == m.group(3), line
+            values[m.group(1)] = int(m.group(2))
+        assert values["accepted"] == 2 and values["streams"] == 3 and values["tasks"] > 3
+        pools = (await admin(sock, "show pools")).splitlines()
+        assert pools[0] == "Dumping pools usage. Use SIGQUIT to flush them."
+        rows = {m.group(1): int(m.group(3)) for m in (
+            re.fullmatch(r"  - Pool (\w+) \((\d+) bytes\) : (\d+) allocated \(\d+ bytes\), \d+ used "
+                         r"\(~0 by thread caches\), needed_avg \d+, 0 failures, 1 users, @0x[0-9a-f]+ \[SHARED\]", line)
+            for line in pools[1:-2])}
+        assert rows == {"HttpSession": 1, "TcpSession": 1, "CliStream": 1}
+        assert re.fullmatch(r"Total: 3 pools, \d+ bytes allocated, \d+ used \(~0 by thread caches\)\.", pools[-2])
+        release.set()
+        assert await _until(http, b"late")
+        for stream in (http, tcp):
+            await stream.aclose()

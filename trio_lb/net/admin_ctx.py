@@ -11,11 +11,14 @@ stop the health checks of dynamic servers).
 from __future__ import annotations
 
 import os
+import resource
+import sys
 import time
 from collections.abc import Callable
 
 import trio
 
+from trio_lb.admin.commands.activity import Pool
 from trio_lb.net.health_tasks import Checks
 from trio_lb.net.upstream import drop_idle
 from trio_lb.state.proxies import BackendState, Runtime
@@ -59,6 +62,36 @@ class AdminContext:
             self.checks.stop(server)
         drop_idle(server)
 
+    def activity(self) -> list[tuple[str, int]]:
+        """`show activity`: counters that mean something for one trio event loop."""
+        stats = trio.lowlevel.current_statistics()
+        io = stats.io_statistics
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        rt = self.runtime
+        return [
+            ("accepted", rt.cum_conns),
+            ("requests", rt.cum_reqs),
+            ("streams", len(rt.streams)),
+            ("streams_killed", rt.streams.killed),
+            ("tasks", stats.tasks_living),
+            ("run_queue", stats.tasks_runnable),
+            ("io_waits", getattr(io, "tasks_waiting_read", 0) + getattr(io, "tasks_waiting_write", 0)),
+            ("ctxsw", usage.ru_nvcsw + usage.ru_nivcsw),  # the process's, from getrusage()
+            ("cpu_ms", int((usage.ru_utime + usage.ru_stime) * 1000)),
+        ]
+
+    def pools(self) -> list[Pool]:
+        """`show pools`: the per-connection objects alive now, one "pool" per kind."""
+        rt = self.runtime
+        by_kind: dict[str, list[object]] = {}
+        for _, stream in rt.streams:
+            by_kind.setdefault(type(stream).__name__, []).append(stream)
+        for backend in rt.backends.values():
+            for server in backend.servers:
+                by_kind.setdefault("ServerConn", []).extend(server.idle)
+        return [Pool(kind, _object_size(objs[0]), len(objs), id(type(objs[0])))
+                for kind, objs in by_kind.items() if objs]
+
     def process_info(self) -> ProcessInfo:
         stats = trio.lowlevel.current_statistics()
         return ProcessInfo(epoch=time.time(), tasks=stats.tasks_living, run_queue=stats.tasks_runnable,
@@ -78,3 +111,10 @@ class AdminContext:
     def environ(self) -> dict[str, str]:
         """`show env`: the process environment plus the config's setenv/presetenv results."""
         return {**os.environ, **self.runtime.config.global_.env}
+
+
+def _object_size(obj: object) -> int:
+    """An object's size with its attribute dict, as sys.getsizeof() reports them."""
+    size = sys.getsizeof(obj)
+    attrs = getattr(obj, "__dict__", None)
+    return size + (sys.getsizeof(attrs) if attrs is not None else 0)
