@@ -79,10 +79,13 @@ def server_conn_row(backend: BackendState, server: ServerState) -> str:
     safe = sum(1 for conn in server.idle if getattr(conn, "reused", False))
     unsafe = len(server.idle) - safe
     peak = server.counters.smax
+    # a server from `add server` has none of the pool defaults in 2.6.12 (no purge delay, no
+    # idle limit) and so no per-thread idle lists to print
+    dynamic = bool(server.spec.options.get("dynamic"))
     fields = (
         f"{backend.name}/{server.name}", f"{backend.id}/{server.id}", server.host or "-", server.port or 0,
-        "-", _purge_delay_ms(server), server.cur_sess, peak, peak, unsafe, safe, _idle_limit(server),
-        len(server.idle), *([len(server.idle)] * THREADS),
+        "-", 0 if dynamic else _purge_delay_ms(server), server.cur_sess, peak, peak, unsafe, safe,
+        0 if dynamic else _idle_limit(server), len(server.idle), *([] if dynamic else [len(server.idle)] * THREADS),
     )
     return " ".join(map(str, fields)) + "\n"
 

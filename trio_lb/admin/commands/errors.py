@@ -4,8 +4,8 @@ The snapshots live in `ctx.runtime.error_log` (a trio_lb.http.errcapture.ErrorLo
 plane feeds); the header's date is the wall clock, `ctx.wall_time()`.
 
 Argument handling is cli_parse_show_errors()'s: the word is first looked up as a proxy name
-(frontend, backend or listen); otherwise it is read with atoi(), so `#2` or `foo` give 0 and
-`No such proxy.`, an unknown number just matches nothing, and a negative one means every
+or `#<id>` (frontend, backend or listen); otherwise it is read with atoi(), so `#99` or `foo`
+give 0 and `No such proxy.`, an unknown number just matches nothing, and a negative one means every
 proxy. A proxy filter also keeps the snapshots whose other end is that proxy (a backend's
 number shows the requests its frontends rejected while routing to it). The third word selects
 one direction when it is exactly `request` or `response`; anything else shows both.
@@ -33,7 +33,7 @@ def parse_filter(runtime: Any, word: str) -> set[int] | None:
     if not word:
         return None
     for proxy in _proxies(runtime):
-        if proxy.name == word:
+        if proxy.name == word or word == f"#{proxy.id}":  # proxy_find_by_name() takes `#<id>` too
             return {proxy.id}
     iid = atoi(word)
     if iid == 0:

@@ -385,7 +385,7 @@ def parse_dynamic_server(words: list[str], used_ids: dict[int, str]) -> ServerSp
     bad = invalid_char(name)
     if bad is not None:
         raise Alert(f"character '{bad}' is not permitted in server name '{name}'.")
-    spec = ServerSpec(name=name, host="", port=None, file="(null)", line=0)
+    spec = ServerSpec(name=name, host="", port=None, file="(null)", line=0, options={"dynamic": True})
     line = _Line(ctx, spec, "", name)  # type: ignore[arg-type]
     _set_address(line, ctx.arg(2))
     _apply_options(line, 3, template=False, dynamic=True)
