@@ -32,6 +32,7 @@ import string
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -89,6 +90,14 @@ class TargetResult:
     error: str = ""
     backends_seen: list[str] = field(default_factory=list)
     wrk_output: str = ""
+    admin_ms: list[float] = field(default_factory=list)  # `show stat` round trips during the load
+
+    def admin_summary(self) -> str:
+        """p50 and max of the admin socket's `show stat` latency while wrk ran."""
+        if not self.admin_ms:
+            return "-"
+        ordered = sorted(self.admin_ms)
+        return f"{ordered[len(ordered) // 2]:.1f}/{ordered[-1]:.1f}ms"
 
 
 @dataclass
@@ -327,10 +336,11 @@ def render(template: str, **values: object) -> str:
     )
 
 
-def lb_config(target: str, mode: str, lb_port: int, server_ports: Sequence[int]) -> str:
+def lb_config(target: str, mode: str, lb_port: int, server_ports: Sequence[int], admin_sock: Path) -> str:
     mode_options = "    option http-keep-alive" if mode == "http" else ""
     return render(
         f"{target}.cfg.tmpl",
+        admin_sock=admin_sock,
         mode=mode,
         mode_options=mode_options,
         lb_port=lb_port,
@@ -436,6 +446,40 @@ def run_wrk(procs: Processes, port: int, opts: BenchOptions, duration: float, cp
     return text
 
 
+class AdminProbe:
+    """While the load runs, ask the admin socket for `show stat` every PERIOD seconds and time
+    the whole answer: the admin plane must stay responsive under full load."""
+
+    PERIOD = 0.2
+
+    def __init__(self, path: Path, out: list[float]) -> None:
+        self.path, self.out = path, out
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> AdminProbe:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.PERIOD):
+            t0 = time.monotonic()
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                    s.settimeout(10)
+                    s.connect(str(self.path))
+                    s.sendall(b"show stat\n")
+                    while s.recv(65536):
+                        pass
+            except OSError:
+                continue
+            self.out.append((time.monotonic() - t0) * 1000)
+
+
 def bench_target(
     target: str, opts: BenchOptions, procs: Processes, tmp: Path, server_ports: Sequence[int],
     pin: Pinning, say: Callable[[str], None],
@@ -447,7 +491,8 @@ def bench_target(
         check_runnable(target, opts.python)
         port = free_port()
         cfg = tmp / f"{target}.cfg"
-        cfg.write_text(lb_config(target, opts.mode, port, server_ports))
+        admin_sock = tmp / f"{target}.sock"
+        cfg.write_text(lb_config(target, opts.mode, port, server_ports, admin_sock))
         log = tmp / f"{target}.log"
         say(f"starting {target} on 127.0.0.1:{port} ({opts.mode} mode)")
         lb = procs.start(target, lb_command(target, cfg, opts.python), log_path=log, cpus=pin.lb,
@@ -460,7 +505,8 @@ def bench_target(
             say(f"warming up {target} for {opts.warmup:g}s")
             run_wrk(procs, port, opts, opts.warmup, pin.load)
         say(f"running wrk against {target} for {max(1, round(opts.duration))}s")
-        result.wrk_output = run_wrk(procs, port, opts, opts.duration, pin.load)
+        with AdminProbe(admin_sock, result.admin_ms):
+            result.wrk_output = run_wrk(procs, port, opts, opts.duration, pin.load)
         result.wrk = parse_wrk(result.wrk_output)
         if lb.poll() is not None:
             raise BenchError(f"{target} exited during the run (status {lb.returncode}){_log_tail(log)}")
@@ -498,16 +544,17 @@ def run_benchmark(opts: BenchOptions, say: Callable[[str], None] = print) -> Ben
 
 
 def format_table(report: BenchReport) -> str:
-    rows = [("target", "req/s", "p50", "p99", "errors")]
+    rows = [("target", "req/s", "p50", "p99", "errors", "show stat p50/max")]
     notes = []
     for name, r in report.results.items():
         if r.wrk is None:
-            rows.append((name, "FAILED", "-", "-", "-"))
+            rows.append((name, "FAILED", "-", "-", "-", "-"))
             first = r.error.strip().splitlines()[0] if r.error.strip() else "unknown error"
             notes.append(f"{name} failed: {first[:200]}")
         else:
             w = r.wrk
-            rows.append((name, f"{w.requests_per_sec:.0f}", _ms(w.p50_ms), _ms(w.p99_ms), str(w.errors)))
+            rows.append((name, f"{w.requests_per_sec:.0f}", _ms(w.p50_ms), _ms(w.p99_ms), str(w.errors),
+                         r.admin_summary()))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row))
              for row in rows]

@@ -65,12 +65,13 @@ def test_parse_wrk_rejects_output_without_distribution():
 def test_table_and_ratio():
     h = bench.TargetResult("haproxy", True, bench.parse_wrk(WRK_OUTPUT))
     t_wrk = bench.parse_wrk(WRK_OUTPUT.replace("39968.46", "19984.23").replace("850.00us", "1.70ms"))
-    t = bench.TargetResult("trio-lb", True, t_wrk)
+    t = bench.TargetResult("trio-lb", True, t_wrk, admin_ms=[30.0, 10.0, 50.0])
     report = bench.BenchReport(bench.BenchOptions(), "no CPU pinning", {"haproxy": h, "trio-lb": t})
     assert report.ratio() == pytest.approx({"req_per_sec": 0.5, "p50": 2.0, "p99": 1.0})
     lines = bench.format_table(report).splitlines()
-    assert lines[0].split() == ["target", "req/s", "p50", "p99", "errors"]
+    assert lines[0].split() == ["target", "req/s", "p50", "p99", "errors", "show", "stat", "p50/max"]
     assert lines[1].split()[:4] == ["haproxy", "39968", "0.85ms", "1200.00ms"]
+    assert lines[1].split()[-1] == "-" and lines[2].split()[-1] == "30.0/50.0ms"
     assert lines[3].startswith("ratio trio-lb/haproxy: req/s 0.50, p50 2.00, p99 1.00")
 
 
