@@ -201,6 +201,9 @@ class Proxy:
     dontlognull: bool = False
     options: set[str] = field(default_factory=set)  # every other `option x` seen (lower-case)
     stats: dict[str, Any] = field(default_factory=dict)  # stats enable/uri/... (issue 5)
+    http_services: list[UseService] = field(default_factory=list)  # http-request use-service
+    monitor_uri: str | None = None  # `monitor-uri`
+    monitor_fail: list[Any] = field(default_factory=list)  # `monitor fail if|unless <cond>`
 
     @property
     def has_frontend(self) -> bool:
@@ -209,6 +212,16 @@ class Proxy:
     @property
     def has_backend(self) -> bool:
         return self.kind in ("backend", "listen")
+
+
+@dataclass
+class UseService:
+    """`http-request use-service <name> [if|unless <cond>]`."""
+
+    name: str  # e.g. "prometheus-exporter"
+    cond: Any | None = None  # a compiled rules.cond condition; None: always
+    file: str = ""
+    line: int = 0
 
 
 @dataclass

@@ -37,7 +37,19 @@ from trio_lb.config.keywords import (
     invalid_char,
     proxy_type_str,
 )
-from trio_lb.config.keywords import acl_rules, bind, checks, global_, logging, options, proxy, server, stats
+from trio_lb.config.keywords import (
+    acl_rules,
+    bind,
+    checks,
+    global_,
+    http_rules,
+    logging,
+    monitor,
+    options,
+    proxy,
+    server,
+    stats,
+)
 from trio_lb.config.keywords.directives import Blocks
 from trio_lb.config.keywords.known import (
     GLOBAL_COMMON,
@@ -60,6 +72,8 @@ TABLE: dict[str, dict[str, Keyword]] = build_table([
     checks.KEYWORDS,
     stats.KEYWORDS,
     acl_rules.KEYWORDS,
+    http_rules.KEYWORDS,
+    monitor.KEYWORDS,
 ])
 
 PROXY_SECTIONS = ("defaults", "frontend", "backend", "listen")
