@@ -41,8 +41,7 @@ PROD_WARNINGS = [
     "parsing [prod-like.cfg:77]: 'option httpchk' : hiding headers or body at the end of the version "
     "string is deprecated. Please, consider to use 'http-check send' directive instead.",
 ]
-LAB_REFUSED = [("http-request", 27), ("http-request", 28), ("stick-table", 33), ("cookie", 38),
-               ("http-request", 56)]
+LAB_REFUSED = [("http-request", 27), ("http-request", 28), ("stick-table", 33), ("cookie", 38)]
 
 
 @pytest.mark.parametrize(

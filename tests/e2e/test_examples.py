@@ -112,6 +112,13 @@ async def test_l7_site(nursery, tmp_path):
             assert trio.current_time() - t0 <= 2 * 1.0 + 1.0  # rise 2 x inter 1s
             served = Counter([(await client.get("/")).headers["x-served-by"] for _ in range(6)])
             assert served == {"web1": 3, "web2": 3}
+            assert (await client.get("/healthz")).status_code == 200  # the monitor URI
+        # the monitoring listener: the stats page and Prometheus metrics
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{lb_port(lb, 'stats')}") as client:
+            page = await client.get("/stats")
+            assert page.status_code == 200 and "web1" in page.text and "api2" in page.text
+            metrics = await client.get("/metrics")
+            assert 'haproxy_server_status{proxy="web",server="web1",state="UP"} 1' in metrics.text
 
 
 async def test_mysql_read_pool_with_backup(nursery, tmp_path):

@@ -14,10 +14,15 @@ import trio
 
 from trio_lb.config.model import Proxy, Timeouts
 from trio_lb.http.forwarding import HttpPolicy
+from trio_lb.http.monitor import monitor_reply
 from trio_lb.http.stats_page import StatsApplet
+from trio_lb.net.admin_ctx import AdminContext
 from trio_lb.net.upstream import Attempt, ServerConn
 from trio_lb.state.proxies import BackendState, FrontendState, Runtime
+from trio_lb.rules.cond import eval_condition
+from trio_lb.rules.sample import RequestView
 from trio_lb.state.routing import Router
+from trio_lb.stats.prometheus import SERVICES
 
 
 @dataclass(slots=True)
@@ -60,8 +65,10 @@ class Txn:
 
 
 class FrontendCtx:
-    def __init__(self, proxy: Proxy, runtime: Runtime, logger: Any | None, watchdog: Any) -> None:
+    def __init__(self, proxy: Proxy, runtime: Runtime, logger: Any | None, watchdog: Any,
+                 admin: AdminContext | None = None) -> None:
         self.spec = proxy
+        self.admin = admin or AdminContext(runtime)  # process facts and state-change hooks
         self.watchdog = watchdog
         self.runtime = runtime
         self.state: FrontendState = runtime.frontends[proxy.name]
@@ -75,8 +82,32 @@ class FrontendCtx:
         self.logger = logger
         # stats applets of this frontend and of the backends it routes to (`stats enable`/`uri`)
         self.stats_applets: dict[str, StatsApplet] = {
-            p.name: StatsApplet(p) for p in runtime.config.proxies if p.stats.get("enable")
+            p.name: StatsApplet(p, runtime.config.global_) for p in runtime.config.proxies if p.stats.get("enable")
         }
+        # answered before routing: monitor-uri, then `http-request use-service` (HAProxy's order)
+        self.services = _services(proxy)
+        self.early_services = bool(proxy.monitor_uri or self.services)
+        self._backend_services: dict[str, list[tuple[Any, Any]]] = {}
+
+    def early_reply(self, view: RequestView) -> tuple[int, list, bytes] | None:
+        """The answer of the monitor URI or of a service whose condition holds, if any."""
+        reply = monitor_reply(self.spec, view) if self.spec.monitor_uri else None
+        if reply is not None:
+            return reply
+        return self._service_reply(self.services, view)
+
+    def backend_reply(self, backend: BackendState, view: RequestView) -> tuple[int, list, bytes] | None:
+        services = self._backend_services.get(backend.name)
+        if services is None:
+            services = self._backend_services[backend.name] = _services(backend.spec)
+        return self._service_reply(services, view)
+
+    def _service_reply(self, services: list[tuple[Any, Any]], view: RequestView) -> tuple[int, list, bytes] | None:
+        for cond, service in services:
+            if cond is None or eval_condition(cond, view):
+                return service.respond(view.target, self.runtime, trio.current_time(), self.admin.process_info(),
+                                       method=view.method)
+        return None
 
     def policy(self, backend: BackendState) -> HttpPolicy:
         policy = self._policies.get(backend.name)
@@ -158,3 +189,8 @@ class FrontendCtx:
         txn.status = code
         txn.termination = termination
         self.logger.transaction(self, txn, session, trio.current_time())
+
+
+def _services(proxy: Proxy) -> list[tuple[Any, Any]]:
+    """(condition, service) for each `http-request use-service` of `proxy`, in order."""
+    return [(svc.cond, SERVICES[svc.name]()) for svc in proxy.http_services]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import socket
 import time
+from http import HTTPStatus
 from typing import Any
 
 import trio
@@ -198,29 +199,51 @@ class HttpSession(ProxyStream):
                            method=request.method.decode("ascii"), target=request.target.decode("latin-1"),
                            headers=headers, version=request.http_version.decode("ascii"),
                            req_len=self.bytes_in - self.txn_in0)
-        backend = self.fe.router.route(view)
+        fe = self.fe
+        if fe.early_services:
+            reply = fe.early_reply(view)  # monitor-uri, http-request use-service
+            if reply is not None:
+                return await self._local_reply(txn, reply)
+        backend = fe.router.route(view)
         txn.backend = backend
-        applets = self.fe.stats_applets
+        if backend is not None and backend.spec.http_services and backend.spec is not fe.spec:
+            reply = fe.backend_reply(backend, view)  # the backend's `http-request use-service`
+            if reply is not None:
+                return await self._local_reply(txn, reply)
+        applets = fe.stats_applets
         if applets:
-            applet = applets.get(self.fe.spec.name) or (applets.get(backend.name) if backend else None)
-            if applet is not None and applet.matches(view.target):
+            applet = applets.get(fe.spec.name) or (applets.get(backend.name) if backend else None)
+            if applet is not None and applet.matches(view.target, view.method):
                 return await self._stats(txn, applet, view)
         if backend is None:
             return await self._local_error(txn, 503, "PR", request_read=False)
         return await self._forward(txn, backend, request, view)
 
     async def _stats(self, txn: Any, applet: Any, view: RequestView) -> bool:
-        """The stats page, answered by trio-lb itself (logged as server <STATS>, state LR)."""
-        if not await self._drain_request():
+        """The stats page, answered by trio-lb itself (logged as server <STATS>, state LR); a
+        POST (the admin form) brings its body, at most the buffer's worth."""
+        fe = self.fe
+        body = await self._request_body(fe.max_head + 1)
+        if body is None:
             return False
-        status, headers, body = applet.respond(view.target, view.header("authorization"), self.fe.runtime,
-                                               trio.current_time())
+        admin = fe.admin
+        reply = applet.respond(view.method, view.target, view, body, fe.runtime, trio.current_time(),
+                               admin.process_info(), admin.log, ctx=admin)
+        return await self._local_reply(txn, reply, drained=True)
+
+    async def _local_reply(self, txn: Any, reply: tuple[int, list, bytes], drained: bool = False) -> bool:
+        """Send an answer trio-lb makes itself (stats page, monitor, metrics); logged LR and
+        counted as intercepted, as HAProxy counts its applets."""
+        if not drained and not await self._drain_request():
+            return False
+        self.fe.state.counters.intercepted += 1
+        status, headers, body = reply
         txn.status = status
         txn.termination = "LR"
         conn = self.conn
         try:
             await self._to_client(conn.send(h11.Response(status_code=status, reason=_reason(status), headers=headers,
-                                                                 _parsed=True))
+                                                          _parsed=True))
                                   + conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage()))
         finally:
             self.fe.finish(txn, self)
@@ -531,19 +554,28 @@ class HttpSession(ProxyStream):
 
     async def _drain_request(self) -> bool:
         """Read and drop the rest of the request body (up to 1 MiB); True if it ended."""
+        return await self._request_body(0) is not None
+
+    async def _request_body(self, keep: int) -> bytes | None:
+        """Read the rest of the request body (up to 1 MiB), keeping its first `keep` bytes;
+        None when it did not end (too long, timeout, broken)."""
         budget = 1 << 20
+        kept: list[bytes] = []
+        size = 0
         try:
             while budget > 0:
                 event = await self._client_event(self.fe.timeouts.client, "client")
                 if type(event) is _EOM:
-                    return True
-                if type(event) is _Data:
-                    budget -= len(event.data)
-                else:
-                    return False
+                    return b"".join(kept)
+                if type(event) is not _Data:
+                    return None
+                budget -= len(event.data)
+                if size < keep:
+                    kept.append(bytes(event.data[:keep - size]))
+                    size += len(kept[-1])
         except (_Timeout, h11.RemoteProtocolError):
-            return False
-        return False
+            return None
+        return None
 
 
 def _raw_head(request: Any) -> bytes:
@@ -554,7 +586,10 @@ def _raw_head(request: Any) -> bytes:
 
 
 def _reason(code: int) -> bytes:
-    return REASONS[code].encode()
+    reason = REASONS.get(code)
+    if reason is None:  # an applet's status (303 of the stats form, ...)
+        reason = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else ""
+    return reason.encode()
 
 
 def _error_body(code: int) -> bytes:

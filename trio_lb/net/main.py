@@ -99,19 +99,20 @@ async def _serve(config: Config, bound: list, runtime: Runtime, plog: ProcessLog
             running.soft_stop = services.cancel_scope.cancel
             watchdog = Watchdog()
             sessions.start_soon(watchdog.run)
+            admin = AdminContext(runtime, emit=plog.emit)  # shared by the CLI and the stats pages
             ctxs: dict[str, FrontendCtx] = {}
             for proxy, bind, sock in bound:
                 ctx = ctxs.get(proxy.name)
                 if ctx is None:
                     logger = plog.track(make_traffic_logger(proxy, config))
-                    ctx = ctxs[proxy.name] = FrontendCtx(proxy, runtime, logger, watchdog)
+                    ctx = ctxs[proxy.name] = FrontendCtx(proxy, runtime, logger, watchdog, admin)
                 runtime.frontends[proxy.name].listeners.append(sock)
                 running.addresses.setdefault(proxy.name, []).append(sock.getsockname())
                 gate = Gate(runtime, ctx.state)
                 on_conn = _session_runner(handlers[proxy.mode], ctx, gate, sock.getsockname())
                 services.start_soon(accept_loop, sock, sessions, gate, on_conn)
-            checks = await services.start(run_checks, runtime, plog.emit)
-            running.admin = await _start_admin(services, config, runtime, plog.emit, checks)
+            admin.checks = await services.start(run_checks, runtime, plog.emit)
+            running.admin = await _start_admin(services, config, admin)
             services.start_soon(_signals, running)
             for proxy in config.proxies:
                 plog.emit("notice", f"Proxy {proxy.name} started.", stderr=False)  # logs only, as HAProxy
@@ -125,10 +126,9 @@ async def _serve(config: Config, bound: list, runtime: Runtime, plog: ProcessLog
         sessions.cancel_scope.cancel()  # only the watchdog is left
 
 
-async def _start_admin(services: trio.Nursery, config: Config, runtime: Runtime, emit: Any, checks: Any) -> list:
+async def _start_admin(services: trio.Nursery, config: Config, ctx: AdminContext) -> list:
     """Every `stats socket`, sharing one `stats maxconn` budget as in HAProxy."""
     g = config.global_
-    ctx = AdminContext(runtime, emit=emit, checks=checks)
     registry = default_registry()
     slots = trio.Semaphore(max(1, g.stats_maxconn))
     bound = []
