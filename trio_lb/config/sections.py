@@ -46,9 +46,12 @@ from trio_lb.config.keywords import (
     logging,
     monitor,
     options,
+    persist,
     proxy,
     server,
     stats,
+    stick,
+    tcp_rules,
 )
 from trio_lb.config.keywords.directives import Blocks
 from trio_lb.config.keywords.known import (
@@ -74,6 +77,9 @@ TABLE: dict[str, dict[str, Keyword]] = build_table([
     acl_rules.KEYWORDS,
     http_rules.KEYWORDS,
     monitor.KEYWORDS,
+    tcp_rules.KEYWORDS,
+    stick.KEYWORDS,
+    persist.KEYWORDS,
 ])
 
 PROXY_SECTIONS = ("defaults", "frontend", "backend", "listen")

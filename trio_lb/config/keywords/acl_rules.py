@@ -135,10 +135,8 @@ def kw_bind_process(ctx: Ctx) -> None:
 
 # Rule and persistence keywords for later issues.
 LATER = (
-    "http-response", "http-after-response", "tcp-request", "tcp-response",
-    "redirect", "use-server", "force-persist", "ignore-persist", "stick", "stick-table", "cookie",
-    "dynamic-cookie-key", "capture", "errorfile", "errorfiles", "errorloc",
-    "errorloc302", "errorloc303", "http-error", "compression", "filter", "unique-id-format",
+    "tcp-response", "use-server", "dynamic-cookie-key", "errorloc", "errorloc302", "errorloc303",
+    "http-error", "compression", "filter", "unique-id-format",
     "unique-id-header", "http-send-name-header", "source", "usesrc", "dispatch", "server-template",
     "email-alert", "persist", "max-keep-alive-queue", "rate-limit", "retry-on", "declare",
     "use-fcgi-app", "external-check", "load-server-state-from-file", "server-state-file-name",

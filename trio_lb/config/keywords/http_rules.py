@@ -66,6 +66,12 @@ ACTIONS = {
     "use-service": _use_service,
 }
 
+def kw_refused(ctx: Ctx) -> None:
+    raise ctx.unsupported()
+
+
 KEYWORDS = [
     Keyword("http-request", kw_http_request, "dfbl"),
+    *(Keyword(name, kw_refused, "dfbl") for name in (
+        "http-response", "http-after-response", "redirect", "capture", "errorfile", "errorfiles")),
 ]

@@ -1,0 +1,19 @@
+"""Cookie persistence: `cookie`, `force-persist`, `ignore-persist`.
+
+Refused with "'<kw>' is not supported by trio-lb yet." until implemented (issue 6).
+"""
+
+from __future__ import annotations
+
+from trio_lb.config.keywords import Ctx, Keyword
+
+
+def kw_refused(ctx: Ctx) -> None:
+    raise ctx.unsupported()
+
+
+KEYWORDS = [
+    Keyword("cookie", kw_refused, "dfbl"),
+    Keyword("force-persist", kw_refused, "dfbl"),
+    Keyword("ignore-persist", kw_refused, "dfbl"),
+]
