@@ -204,6 +204,20 @@ class Proxy:
     http_services: list[UseService] = field(default_factory=list)  # http-request use-service
     monitor_uri: str | None = None  # `monitor-uri`
     monitor_fail: list[Any] = field(default_factory=list)  # `monitor fail if|unless <cond>`
+    # rules (issue 6): lists of trio_lb.rules.actions.Rule, in configuration order
+    http_request_rules: list[Any] = field(default_factory=list)
+    http_response_rules: list[Any] = field(default_factory=list)
+    http_after_response_rules: list[Any] = field(default_factory=list)
+    tcp_request_connection_rules: list[Any] = field(default_factory=list)
+    tcp_request_content_rules: list[Any] = field(default_factory=list)
+    redirects: list[Any] = field(default_factory=list)  # the `redirect` keyword's rules
+    errorfiles: dict[int, bytes] = field(default_factory=dict)  # status -> the raw HTTP response
+    captures: list[Any] = field(default_factory=list)  # `capture request|response header`
+    # persistence and stick tables (issue 6)
+    stick_table: Any = None  # the proxy's `stick-table` (a spec the runtime builds a table from)
+    stick_rules: list[Any] = field(default_factory=list)  # `stick on|match|store-request|store-response`
+    cookie: Any = None  # the `cookie` persistence spec
+    persist_rules: list[Any] = field(default_factory=list)  # `force-persist` / `ignore-persist`
 
     @property
     def has_frontend(self) -> bool:
@@ -260,6 +274,7 @@ class Config:
     proxies: list[Proxy] = field(default_factory=list)  # frontends, backends, listens in order
     warnings: list[str] = field(default_factory=list)  # already formatted "parsing [f:l] : ..."
     files: list[str] = field(default_factory=list)
+    patterns: Any = None  # the map and ACL files read (trio_lb.rules.maps registry), shared at run time
 
     @property
     def frontends(self) -> list[Proxy]:
