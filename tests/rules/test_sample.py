@@ -140,13 +140,15 @@ def test_unparsable_addresses_are_none() -> None:
 
 
 def test_every_fetch_is_exercised() -> None:
+    """The fetches sample.py defines are all exercised here; the ones other modules register
+    (stick counters in rules/track.py, res.*/var()/cookies in rules/expr.py) in their own tests."""
     exercised = {
         "always_false", "always_true", "dst", "dst_port", "hdr", "hdr_cnt", "hdr_val", "method", "path",
         "query", "req.fhdr", "req.fhdr_cnt", "req.hdr", "req.hdr_cnt", "req.hdr_val", "req.len",
         "req.proto_http", "req.ver", "req_len", "req_proto_http", "req_ver", "src", "src_port", "ssl_fc",
         "url", "url_param", "urlp",
     }  # fmt: skip
-    assert set(FETCHES) == exercised
+    assert {name for name, d in FETCHES.items() if d.fn.__module__ == "trio_lb.rules.sample"} == exercised
 
 
 @pytest.mark.parametrize(

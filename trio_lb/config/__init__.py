@@ -12,6 +12,11 @@ continuation lines, e.g. "   | ..." or a caret line, are part of the body).
 Pipeline: lexer.py splits lines into words, sections.py runs the section state machine and
 dispatches keywords to the tables in keywords/, validate.py checks cross-references once every
 file is read.
+
+Map and ACL files (trio_lb.rules.maps): a parse gets its own pattern registry, made current for
+the parse (a ContextVar) and told the file, line and proxy of each keyword line, so that every
+`map()`/`-f` naming a path shares one reference and `show map`/`show acl` can say where each was
+used. It ends in `Config.patterns`, with HAProxy's ids assigned.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from collections.abc import Mapping
 
 from trio_lb.config.model import Config
 from trio_lb.config.sections import ParseState
-from trio_lb.config.validate import validate
+from trio_lb.config.validate import refuse_unimplemented, validate
+from trio_lb.rules.maps import PatternRegistry, building
 
 __all__ = ["Config", "ConfigErrors", "load", "parse"]
 
@@ -35,11 +41,15 @@ class ConfigErrors(Exception):
         self.warnings = warnings or []
 
 
-def parse(text: str, filename: str = "<string>", env: Mapping[str, str] | None = None) -> Config:
-    """Parse one configuration text; raise ConfigErrors if HAProxy would refuse it."""
-    state = ParseState(os.environ if env is None else env)
-    state.feed(text, filename)
-    return _finish(state)
+def parse(text: str, filename: str = "<string>", env: Mapping[str, str] | None = None, *,
+          unimplemented: bool = False) -> Config:
+    """Parse one configuration text; raise ConfigErrors if HAProxy would refuse it, or if it uses
+    what trio-lb parses but does not implement yet (`unimplemented=True` lets such a config
+    through: only the model tests of later-issue keywords use it, never the daemon or -c)."""
+    state = _State(os.environ if env is None else env)
+    with building(state.patterns):
+        state.feed(text, filename)
+        return _finish(state, unimplemented)
 
 
 def load(paths: list[str], env: Mapping[str, str] | None = None) -> Config:
@@ -55,15 +65,28 @@ def load(paths: list[str], env: Mapping[str, str] | None = None) -> Config:
                 texts.append((path, f.read()))
         except OSError as e:
             raise ConfigErrors([f"Cannot open configuration file/directory {path} : {e.strerror}"]) from None
-    state = ParseState(os.environ if env is None else env)
-    for path, text in texts:
-        state.feed(text, path)
-        if state.diag.abort:
-            break
-    return _finish(state)
+    state = _State(os.environ if env is None else env)
+    with building(state.patterns):
+        for path, text in texts:
+            state.feed(text, path)
+            if state.diag.abort:
+                break
+        return _finish(state)
 
 
-def _finish(state: ParseState) -> Config:
+class _State(ParseState):
+    """The parser with a pattern registry that knows which line and proxy are being parsed."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        super().__init__(env)
+        self.patterns = PatternRegistry()
+
+    def _dispatch(self, file: str, lineno: int, words: list[str], kwm: str) -> None:
+        with self.patterns.at(file, lineno, id(self.current) if self.current is not None else None):
+            super()._dispatch(file, lineno, words, kwm)
+
+
+def _finish(state: _State, unimplemented: bool = False) -> Config:
     diag = state.diag
     if diag.abort:
         raise ConfigErrors(diag.alerts, diag.warnings)
@@ -71,9 +94,14 @@ def _finish(state: ParseState) -> Config:
         raise ConfigErrors(diag.alerts + ["Fatal errors found in configuration."], diag.warnings)
     state.assign_ids()
     validate(state)
+    if not unimplemented and not diag.fatal:
+        refuse_unimplemented(state)
     if diag.fatal:
         raise ConfigErrors(diag.alerts + ["Fatal errors found in configuration."], diag.warnings)
     config = state.config
+    state.patterns.add_httpclient_refs()
+    state.patterns.finalize()
+    config.patterns = state.patterns
     config.warnings = list(diag.warnings)
     # Alerts HAProxy prints without refusing the configuration ("'pidfile' already specified.
     # Continuing."). model.Config has no field for them yet: they ride on the instance.

@@ -158,6 +158,7 @@ class UseBackend:
     cond: Condition | None
     file: str = ""
     line: int = 0
+    fmt: Any = None  # a name with `%[...]`: the compiled rules.expr.Fmt, rendered per request
 
 
 @dataclass

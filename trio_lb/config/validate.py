@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from trio_lb.config.keywords import proxy_type_str
 from trio_lb.config.keywords.known import SIMPLE_OPTIONS
+from trio_lb.config.keywords.persist import mode_warnings, server_warnings
+from trio_lb.config.keywords.stick import check_references, content_warnings
 from trio_lb.config.keywords.logging import CLF_HTTP_LOG_FORMAT, HTTP_LOG_FORMAT, HTTPS_LOG_FORMAT, TCP_LOG_FORMAT
 from trio_lb.config.model import Config, Proxy
 
@@ -31,6 +33,23 @@ _MISSING_TIMEOUTS = (
 )
 
 
+def refuse_unimplemented(state: ParseState) -> None:
+    """trio-lb's own last check: settings HAProxy accepts that trio-lb parses but cannot honour
+    yet are refused, never run silently. TLS (issue 7): a `bind ... ssl` would serve clear text
+    on an HTTPS port, a `server ... ssl` would send clear text to a TLS server."""
+    for px in state.config.proxies:
+        if px.disabled:
+            continue
+        for bind in px.binds:
+            if bind.options.get("ssl"):
+                state.diag.alert(f"parsing [{bind.file}:{bind.line}] : 'bind ... ssl' is not supported by trio-lb yet.")
+        for srv in px.servers:
+            for opt in ("ssl", "check-ssl"):
+                if srv.options.get(opt):
+                    state.diag.alert(f"parsing [{srv.file}:{srv.line}] : 'server ... {opt}' is not supported "
+                                     "by trio-lb yet.")
+
+
 def validate(state: ParseState) -> None:
     """Run every post-parse check on `state.config`, reporting into `state.diag`."""
     config = state.config
@@ -38,6 +57,10 @@ def validate(state: ParseState) -> None:
         if px.disabled:
             continue
         _Checker(state, config, px).run()
+    for body in check_references(config):
+        state.diag.alert(body)
+    for body in content_warnings(config):
+        state.diag.warn(body)
 
 
 class _Checker:
@@ -55,16 +78,23 @@ class _Checker:
 
     def run(self) -> None:
         for step in (self.l7_balance, self.httplog_in_tcp, self.bind_missing, self.backend_refs,
-                     self.timeouts, self.servers, self.log_format, self.http_only, self.check_rules):
+                     self.timeouts, self.servers, self.log_format, self.cookie_servers, self.http_only,
+                     self.check_rules):
             step()
 
     # -- steps, in HAProxy's order -----------------------------------------------------------
     def l7_balance(self) -> None:
         px = self.px
+        for body in mode_warnings(px):
+            self.warn(body)
         if px.has_backend and px.mode != "http" and px.balance.algo in _L7_ALGOS:
             self.warn(f"Layer 7 hash not possible for {self.type} '{px.name}' (needs 'mode http'). "
                       "Falling back to round robin.")
             px.balance.algo = "roundrobin"
+
+    def cookie_servers(self) -> None:
+        for body in server_warnings(self.px):
+            self.warn(body)
 
     def httplog_in_tcp(self) -> None:
         px = self.px

@@ -20,6 +20,7 @@ from trio_lb.net.admin_ctx import AdminContext
 from trio_lb.net.upstream import Attempt, ServerConn
 from trio_lb.state.proxies import BackendState, FrontendState, Runtime
 from trio_lb.rules.cond import eval_condition
+from trio_lb.rules.stream import Pipeline
 from trio_lb.rules.sample import RequestView
 from trio_lb.state.routing import Router
 from trio_lb.stats.prometheus import SERVICES
@@ -44,6 +45,7 @@ class Txn:
     __slots__ = (
         "backend", "attempt", "status", "termination", "response_started", "body_started",
         "server_conn", "start", "end", "request_ms", "response_ms", "in0", "out0", "request", "flags",
+        "rules", "view", "cookie_flags",
     )
 
     def __init__(self, start: float, in0: int, out0: int) -> None:
@@ -62,6 +64,9 @@ class Txn:
         self.out0 = out0
         self.request: Any = None  # the h11 Request (decoded for the log line only)
         self.flags = 0  # forwarding.scan() of the request headers
+        self.rules: Any = None  # rules.stream.StreamState when the frontend has rules/persistence
+        self.view: Any = None  # the RequestView the rules saw
+        self.cookie_flags = ""  # %tsc's cookie part, when the backend has `cookie`
 
 
 class FrontendCtx:
@@ -86,15 +91,17 @@ class FrontendCtx:
         }
         # answered before routing: monitor-uri, then `http-request use-service` (HAProxy's order)
         self.services = _services(proxy)
-        self.early_services = bool(proxy.monitor_uri or self.services)
+        self.pipeline = Pipeline(proxy, runtime)
         self._backend_services: dict[str, list[tuple[Any, Any]]] = {}
 
-    def early_reply(self, view: RequestView) -> tuple[int, list, bytes] | None:
-        """The answer of the monitor URI or of a service whose condition holds, if any."""
-        reply = monitor_reply(self.spec, view) if self.spec.monitor_uri else None
-        if reply is not None:
-            return reply
-        return self._service_reply(self.services, view)
+    def monitor_reply(self, view: RequestView) -> tuple[int, list, bytes] | None:
+        """The monitor URI's answer, before any rule (as HAProxy intercepts it)."""
+        return monitor_reply(self.spec, view) if self.spec.monitor_uri else None
+
+    def service_reply(self, view: RequestView) -> tuple[int, list, bytes] | None:
+        """`http-request use-service`: evaluated after the frontend's other http-request rules
+        (so that a deny rule protects /metrics; HAProxy runs them all in one list, in order)."""
+        return self._service_reply(self.services, view) if self.services else None
 
     def backend_reply(self, backend: BackendState, view: RequestView) -> tuple[int, list, bytes] | None:
         services = self._backend_services.get(backend.name)
@@ -127,7 +134,7 @@ class FrontendCtx:
 
     def new_txn(self, session: Any, request: Any | None = None) -> Txn:
         now = trio.current_time()
-        txn = Txn(now, getattr(session, "txn_in0", 0), getattr(session, "bytes_out", 0))
+        txn = Txn(now, getattr(session, "txn_in0", 0), session.bytes_out)
         if request is not None:
             txn.request = request
             counters = self.state.counters
@@ -145,6 +152,8 @@ class FrontendCtx:
         bytes_in = session.bytes_in
         bin_ = bytes_in - txn.in0
         bout = session.bytes_out - txn.out0
+        if txn.rules is not None:
+            Pipeline.finish(txn.rules, txn.status, bin_, bout, now)
         session.txn_in0 = bytes_in
         status = txn.status
         hrsp = -1

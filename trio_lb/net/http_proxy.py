@@ -43,6 +43,7 @@ from trio_lb.net import sockio
 from trio_lb.net.relay import RelayStats, relay
 from trio_lb.net.streams import ProxyStream
 from trio_lb.net.upstream import QueueTimeout, ServerConn, acquire, give_back, open_conn
+from trio_lb.rules.context import HttpMessage
 from trio_lb.rules.sample import RequestView
 from trio_lb.state.proxies import BackendState
 
@@ -200,8 +201,21 @@ class HttpSession(ProxyStream):
                            headers=headers, version=request.http_version.decode("ascii"),
                            req_len=self.bytes_in - self.txn_in0)
         fe = self.fe
-        if fe.early_services:
-            reply = fe.early_reply(view)  # monitor-uri, http-request use-service
+        txn.view = view
+        if fe.spec.monitor_uri:
+            reply = fe.monitor_reply(view)
+            if reply is not None:
+                return await self._local_reply(txn, reply)
+        msg = None
+        pipeline = fe.pipeline
+        if pipeline.active:  # rules, persistence, stick tables: HAProxy's order, see rules/stream.py
+            txn.rules = pipeline.start(view, self.tracker, txn.start)
+            msg = HttpMessage(headers=list(headers), method=view.method, target=view.target, version=view.version)
+            outcome = pipeline.frontend_request(msg, view)
+            if outcome is not None and outcome.kind != "allow":
+                return await self._rule_outcome(txn, outcome)
+        if fe.services:
+            reply = fe.service_reply(view)  # http-request use-service
             if reply is not None:
                 return await self._local_reply(txn, reply)
         backend = fe.router.route(view)
@@ -210,6 +224,12 @@ class HttpSession(ProxyStream):
             reply = fe.backend_reply(backend, view)  # the backend's `http-request use-service`
             if reply is not None:
                 return await self._local_reply(txn, reply)
+        if msg is not None and backend is not None:
+            outcome = pipeline.backend_request(backend, msg, view)
+            if outcome is not None and outcome.kind != "allow":
+                return await self._rule_outcome(txn, outcome)
+            request = h11.Request(method=msg.method.encode("latin-1"), target=msg.target.encode("latin-1"),
+                                  headers=msg.headers, http_version=msg.version.encode("ascii"), _parsed=True)
         applets = fe.stats_applets
         if applets:
             applet = applets.get(fe.spec.name) or (applets.get(backend.name) if backend else None)
@@ -231,15 +251,32 @@ class HttpSession(ProxyStream):
                                admin.process_info(), admin.log, ctx=admin)
         return await self._local_reply(txn, reply, drained=True)
 
-    async def _local_reply(self, txn: Any, reply: tuple[int, list, bytes], drained: bool = False) -> bool:
-        """Send an answer trio-lb makes itself (stats page, monitor, metrics); logged LR and
-        counted as intercepted, as HAProxy counts its applets."""
+    async def _rule_outcome(self, txn: Any, outcome: Any) -> bool:
+        """A rule answered the request itself (deny, return, redirect, tcp-request reject)."""
+        if outcome.kind == "reject":
+            txn.termination = "PR"
+            self.fe.state.counters.dreq += 1
+            self.fe.finish(txn, self)
+            return False
+        if outcome.termination == "PR":
+            self.fe.state.counters.dreq += 1
+        txn.termination = outcome.termination
+        reply = (outcome.status, list(outcome.headers or ()), outcome.body)
+        return await self._local_reply(txn, reply, intercepted=False)
+
+    async def _local_reply(self, txn: Any, reply: tuple[int, list, bytes], drained: bool = False,
+                           intercepted: bool = True) -> bool:
+        """Send an answer trio-lb makes itself (stats page, monitor, metrics, a rule's reply);
+        the applets' answers are logged LR and counted as intercepted, as HAProxy counts them."""
         if not drained and not await self._drain_request():
             return False
-        self.fe.state.counters.intercepted += 1
+        if intercepted:
+            self.fe.state.counters.intercepted += 1
+            txn.termination = "LR"
         status, headers, body = reply
+        if txn.rules is not None:
+            status, headers = self._after_response(txn, status, headers)
         txn.status = status
-        txn.termination = "LR"
         conn = self.conn
         try:
             await self._to_client(conn.send(h11.Response(status_code=status, reason=_reason(status), headers=headers,
@@ -248,6 +285,12 @@ class HttpSession(ProxyStream):
         finally:
             self.fe.finish(txn, self)
         return True
+
+    def _after_response(self, txn: Any, status: int, headers: list) -> tuple[int, list]:
+        """http-after-response rules on a response trio-lb generated."""
+        msg = HttpMessage(headers=list(headers), status=status, reason=_reason(status).decode(), is_response=True)
+        self.fe.pipeline.after_response(txn.rules, txn.backend, msg, txn.view)
+        return msg.status or status, msg.headers
 
     def _head_too_large(self, request: Any) -> bool:
         """HAProxy refuses a head larger than bufsize - maxrewrite, or with too many headers.
@@ -264,8 +307,19 @@ class HttpSession(ProxyStream):
 
     async def _forward(self, txn: Any, backend: BackendState, request: Any, view: RequestView) -> bool:
         attempt = txn.attempt
+        chosen = None
+        st = txn.rules
+        if st is not None:  # cookie persistence, stick tables
+            pipeline = self.fe.pipeline
+            chosen = pipeline.choose_server(st, backend, view, attempt.start)
+            txn.cookie_flags = pipeline.cookie_flags(st, backend)
+            headers = pipeline.server_headers(st, backend, request.headers)
+            if headers is not request.headers:
+                request = h11.Request(method=request.method, target=request.target, headers=headers,
+                                      http_version=request.http_version, _parsed=True)
         try:
-            await acquire(backend, view, attempt, backend.spec.timeouts.queue or backend.spec.timeouts.connect)
+            await acquire(backend, view, attempt, backend.spec.timeouts.queue or backend.spec.timeouts.connect,
+                          server=chosen)
         except NoServerAvailable:
             return await self._local_error(txn, 503, "SC", request_read=False)
         except QueueTimeout:
@@ -321,10 +375,16 @@ class HttpSession(ProxyStream):
             response = await self._read_response_head(txn, sconn)
         if response.status_code == 101 and upgrade:
             return await self._tunnel(txn, sconn, response, policy)
+        status, reason, headers = response.status_code, response.reason, response.headers
+        if txn.rules is not None:
+            msg = await self._response_rules(txn, sconn, response)
+            if msg is None:
+                return False  # http-response deny: answered by _response_rules
+            status, reason, headers = msg.status, msg.reason.encode("latin-1", "replace"), msg.headers
         # headers come from h11's own parser plus our fixed additions: skip re-validation
-        reply = h11.Response(status_code=response.status_code, reason=response.reason,
-                             headers=policy.response_headers(response.headers, False), _parsed=True)
-        txn.status = response.status_code
+        reply = h11.Response(status_code=status, reason=reason,
+                             headers=policy.response_headers(headers, False), _parsed=True)
+        txn.status = status
         txn.response_started = True
         await self._stream_response_body(txn, sconn, self.conn.send(reply))
         txn.termination = "--"
@@ -333,6 +393,28 @@ class HttpSession(ProxyStream):
         txn.server_conn = None
         self.fe.finish(txn, self, now)
         return not policy.close_client
+
+    async def _response_rules(self, txn: Any, sconn: ServerConn, response: Any) -> HttpMessage | None:
+        """http-response rules, Set-Cookie, stick storage, http-after-response rules on a
+        server's response head. None when a rule denied it: the client then gets the rule's
+        reply (HAProxy's 502, logged PH) and the server connection is dropped."""
+        pipeline = self.fe.pipeline
+        msg = HttpMessage(headers=list(response.headers), status=response.status_code,
+                          reason=response.reason.decode("latin-1"), is_response=True)
+        outcome = pipeline.response(txn.rules, txn.backend, msg, txn.view, sconn.server, txn.view.method,
+                                    trio.current_time())
+        txn.cookie_flags = pipeline.cookie_flags(txn.rules, txn.backend)
+        if outcome is None:
+            pipeline.after_response(txn.rules, txn.backend, msg, txn.view)
+            return msg
+        sockio.close(sconn.sock)
+        txn.server_conn = None
+        txn.backend.counters.dresp += 1
+        self.fe.state.counters.dresp += 1
+        txn.termination = outcome.termination
+        await self._local_reply(txn, (outcome.status, list(outcome.headers or ()), outcome.body),
+                                drained=self._request_complete(), intercepted=False)
+        return None
 
     async def _head_while_streaming(self, txn: Any, sconn: ServerConn) -> Any:
         """Expect: 100-continue: the client sends its body only once the server says 100, so

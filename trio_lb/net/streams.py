@@ -16,6 +16,10 @@ from typing import Any
 import trio
 
 from trio_lb.net import sockio
+from trio_lb.rules.actions import run_rules
+from trio_lb.rules.context import RuleContext
+from trio_lb.rules.sample import RequestView
+from trio_lb.rules.track import Tracker
 from trio_lb.state.streams import Endpoint, StreamView
 
 _PROTOS = {socket.AF_INET: "tcpv4", socket.AF_INET6: "tcpv6", socket.AF_UNIX: "unix_stream"}
@@ -25,7 +29,7 @@ class ProxyStream:
     """What HttpSession and TcpSession share as streams; they set sock, peer, local, fe,
     bytes_in, bytes_out, and `txn` while a transaction is in flight."""
 
-    __slots__ = ("scope", "killed", "born", "txn", "epoch", "uid")
+    __slots__ = ("scope", "killed", "born", "txn", "epoch", "uid", "tracker")
     tcp = False
 
     def init_stream(self) -> None:
@@ -35,6 +39,30 @@ class ProxyStream:
         self.txn: Any = None
         self.epoch = 0
         self.uid = 0
+        self.tracker: Tracker | None = None  # the connection's stick counters (tcp-request connection)
+
+    def admit(self) -> bool:
+        """`tcp-request connection` rules, right after accept: False when one rejects the
+        connection (closed at once, counted in the frontend's dcon)."""
+        fe = self.fe
+        rules = fe.spec.tcp_request_connection_rules
+        if not rules and not fe.pipeline.active:
+            return True
+        self.tracker = tracker = Tracker()
+        if not rules:
+            return True
+        now = trio.current_time()
+        view = RequestView(self.peer[0], self.peer[1], self.local[0], self.local[1])
+        ctx = RuleContext(tables=fe.pipeline.tables, frontend=fe.spec)
+        ctx.now = now
+        tracker.bind(ctx)
+        view.ctx = ctx
+        outcome = run_rules(rules, None, view)
+        if outcome is not None and outcome.kind == "reject":
+            fe.state.counters.dcon += 1
+            return False
+        tracker.session_accepted(now)
+        return True
 
     def kill(self) -> None:
         self.killed = True
@@ -101,9 +129,12 @@ async def run_session(cls: type, conn: socket.socket, peer: tuple[str, int], loc
     streams.add(session)
     try:
         with trio.CancelScope() as session.scope:
-            await session.run()
+            if session.admit():
+                await session.run()
     finally:
         streams.remove(session)
+        if session.tracker is not None:
+            session.tracker.close(trio.current_time())
         txn = session.txn
         if session.killed and txn is not None:
             _end_killed(session, txn)

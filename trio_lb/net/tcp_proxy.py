@@ -12,6 +12,7 @@ from typing import Any
 
 import trio
 
+from trio_lb.config.keywords.stick import stick_store
 from trio_lb.errors import ConnectError, NoServerAvailable
 from trio_lb.net import sockio
 from trio_lb.net.relay import RelayStats, relay
@@ -39,7 +40,13 @@ class TcpSession(ProxyStream):
         self.txn = txn = fe.new_txn(self)
         txn.attempt.dst_port = self.local[1]
         view = RequestView(self.peer[0], self.peer[1], self.local[0], self.local[1])
-        backend = fe.router.route(view)
+        pipeline = fe.pipeline
+        rejected = False
+        if pipeline.active:  # tcp-request content rules, stick tables (see rules/stream.py)
+            txn.rules = pipeline.start(view, self.tracker, txn.start)
+            outcome = pipeline.frontend_request(None, view)
+            rejected = outcome is not None and outcome.kind == "reject"
+        backend = None if rejected else fe.router.route(view)
         txn.backend = backend
         try:
             if backend is None:
@@ -52,14 +59,19 @@ class TcpSession(ProxyStream):
 
     async def _to_backend(self, txn: Any, backend: Any, view: RequestView) -> None:
         timeouts = backend.spec.timeouts
+        st = txn.rules
+        chosen = self.fe.pipeline.choose_server(st, backend, view, txn.start) if st is not None else None
         try:
-            await acquire(backend, view, txn.attempt, timeouts.queue or timeouts.connect)
+            server = await acquire(backend, view, txn.attempt, timeouts.queue or timeouts.connect, server=chosen)
         except NoServerAvailable:
             txn.termination = "SC"
             return
         except QueueTimeout:
             txn.termination = "sQ"
             return
+        if st is not None and backend.spec.stick_rules:  # TCP has no response phase: store now
+            stick_store(backend.spec.stick_rules, view, self.fe.pipeline.tables, server.id, trio.current_time(),
+                        pending=st.stick.pending if st.stick is not None else [], server_name=server.name)
         try:
             await self._relay(txn, backend, view)
         finally:

@@ -50,7 +50,7 @@ class TrafficLogger:
             server=server.name if server else ("<STATS>" if txn.termination == "LR" else None),
             TR=tr, Tw=at.queue_ms, Tc=at.connect_ms, Tr=txn.response_ms, Tt=elapsed + max(tr, 0),
             status=txn.status, bytes_read=session.bytes_out - txn.out0,
-            bytes_uploaded=session.bytes_in - txn.in0, termination_state=txn.termination,
+            bytes_uploaded=session.bytes_in - txn.in0, termination_state=txn.termination + txn.cookie_flags,
             actconn=rt.actconn, feconn=ctx.state.cur_sess, beconn=backend.cur_sess if backend else 0,
             srv_conn=server.cur_sess if server else 0, retries=at.retries, redispatched=at.redispatched,
             srv_queue=len(server.queue) if server else 0, backend_queue=len(backend.queue) if backend else 0,

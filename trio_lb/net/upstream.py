@@ -61,10 +61,12 @@ class Attempt:
     start: float = 0.0  # trio clock when the request started (set by the caller)
 
 
-async def acquire(backend: BackendState, req: object, attempt: Attempt, queue_timeout: float | None) -> ServerState:
-    """A server slot for `req`, waiting in the queue if needed. Raises NoServerAvailable / QueueTimeout."""
+async def acquire(backend: BackendState, req: object, attempt: Attempt, queue_timeout: float | None,
+                  server: ServerState | None = None) -> ServerState:
+    """A server slot for `req`, waiting in the queue if needed. Raises NoServerAvailable / QueueTimeout.
+    `server`: the one persistence chose (cookie, stick table): its slot, or its own queue."""
     t0 = attempt.start
-    got = backend.acquire(req, t0)
+    got = backend.acquire(req, t0) if server is None else backend.acquire_server(server, req, t0)
     if got is None:  # refused at once: nothing was counted on the backend
         raise NoServerAvailable(backend.name)
     if isinstance(got, Waiter):

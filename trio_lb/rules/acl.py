@@ -16,25 +16,28 @@ Parsing follows parse_acl_expr() step by step, because its order decides the err
      right away with the flags seen so far), and -- to end the flags;
   3. patterns, each parsed by the method's parser; integer methods (int, len) also take the
      operators eq/ge/gt/le/lt, which rewrite the following values into ranges.
-Every `-f` file and the inline patterns form separate pattern groups, as in HAProxy, because each
-keeps the -i flag that was in force when it was read.
+Patterns live in pattern references (trio_lb.rules.maps): every `-f` file is one shared with
+every other user of the path, and the inline values form the expression's own reference (what
+`show acl` lists as "acl '<kw>' file ... line ..."), built in HAProxy's order so that the ids
+match. Each group is a maps.Matcher keeping the -i flag that was in force when it was read; the
+Runtime API's `add acl` / `del acl` edit the references and the matchers recompile on next use.
 
-MATCHES is the table of match methods: the type a value is cast to, the pattern parser and the
-builder of a `value -> bool` matcher (sets for exact strings, startswith/endswith tuples, compiled
-regexes, integer ranges, masked address integers).
+MATCHES is the table of match methods: the type a value is cast to and the pattern parser; the
+matching itself (sets for exact strings, longest prefixes, masked address integers...) is
+maps.FINDERS, shared with the map converters.
 """
 
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
+from . import maps as _maps
 from . import sample as smp
 from .sample import (
     FETCHES,
-    KNOWN_METHODS,
     T_ADDR,
     T_BIN,
     T_BOOL,
@@ -44,13 +47,10 @@ from .sample import (
     ArgError,
     FetchDef,
     RequestView,
-    ascii_lower,
     ident_end,
     make_arg_list,
     wire,
 )
-
-Matcher = Callable[[Any], bool]
 
 
 class PatternError(ValueError):
@@ -160,39 +160,7 @@ def parse_regex(text: str, icase: bool) -> re.Pattern[str]:
         raise PatternError(f"regex '{text}' is invalid (error={exc}, erroffset=0)") from None
 
 
-# ---------------------------------------------------------------- matcher builders
-
-
-def _lower_all(pats: list[str], icase: bool) -> list[str]:
-    return [ascii_lower(p) for p in pats] if icase else pats
-
-
-def _build_str(pats: list[str], icase: bool) -> Matcher:
-    wanted = frozenset(_lower_all(pats, icase))
-    if icase:
-        return lambda v: ascii_lower(v) in wanted
-    return wanted.__contains__
-
-
-def _build_beg(pats: list[str], icase: bool) -> Matcher:
-    prefixes = tuple(_lower_all(pats, icase))
-    if icase:
-        return lambda v: ascii_lower(v).startswith(prefixes)
-    return lambda v: v.startswith(prefixes)
-
-
-def _build_end(pats: list[str], icase: bool) -> Matcher:
-    suffixes = tuple(_lower_all(pats, icase))
-    if icase:
-        return lambda v: ascii_lower(v).endswith(suffixes)
-    return lambda v: v.endswith(suffixes)
-
-
-def _build_sub(pats: list[str], icase: bool) -> Matcher:
-    subs = tuple(_lower_all(pats, icase))
-    if icase:
-        return lambda v: any(s in ascii_lower(v) for s in subs)
-    return lambda v: any(s in v for s in subs)
+# ---------------------------------------------------------------- match helpers
 
 
 def _match_word(value: str, word: str, delims: str) -> bool:
@@ -214,85 +182,6 @@ def _match_word(value: str, word: str, delims: str) -> bool:
     return False
 
 
-def _word_builder(delims: str) -> Callable[[list[str], bool], Matcher]:
-    def build(pats: list[str], icase: bool) -> Matcher:
-        words = [w.strip(delims) for w in _lower_all(pats, icase)]  # delimiters around a pattern are ignored
-        if icase:
-            return lambda v: any(_match_word(ascii_lower(v), w, delims) for w in words)
-        return lambda v: any(_match_word(v, w, delims) for w in words)
-
-    return build
-
-
-def _build_reg(pats: list[re.Pattern[str]], icase: bool) -> Matcher:
-    searches = tuple(p.search for p in pats)
-    return lambda v: any(search(v) is not None for search in searches)
-
-
-def _in_ranges(ranges: list[tuple[int | None, int | None]]) -> Matcher:
-    def match(n: int) -> bool:
-        for low, high in ranges:
-            if (low is None or low <= n) and (high is None or n <= high):
-                return True
-        return False
-
-    return match
-
-
-def _build_int(pats: list[tuple[int | None, int | None]], icase: bool) -> Matcher:
-    return _in_ranges(pats)
-
-
-def _build_len(pats: list[tuple[int | None, int | None]], icase: bool) -> Matcher:
-    in_ranges = _in_ranges(pats)
-    return lambda v: in_ranges(len(v))
-
-
-def _build_ip(pats: list[tuple[int, int, int]], icase: bool) -> Matcher:
-    """pat_match_ip(): IPv4 samples also try IPv6 patterns as ::ffff:a.b.c.d; IPv4-mapped IPv6
-    samples also try IPv4 patterns."""
-    v4 = tuple((net, mask) for ver, net, mask in pats if ver == 4)
-    v6 = tuple((net, mask) for ver, net, mask in pats if ver == 6)
-
-    def match(addr: Any) -> bool:
-        n = int(addr)
-        if addr.version == 4:
-            if any(n & mask == net for net, mask in v4):
-                return True
-            mapped = 0xFFFF00000000 | n
-            return any(mapped & mask == net for net, mask in v6)
-        if any(n & mask == net for net, mask in v6):
-            return True
-        if n >> 32 == 0xFFFF:
-            n &= 0xFFFFFFFF
-            return any(n & mask == net for net, mask in v4)
-        return False
-
-    return match
-
-
-def _build_bin(pats: list[bytes], icase: bool) -> Matcher:
-    return frozenset(pats).__contains__
-
-
-def _build_bool(pats: list[Any], icase: bool) -> Matcher:
-    return bool
-
-
-def _build_meth(pats: list[str], icase: bool) -> Matcher:
-    """pat_match_meth(): a known method pattern matches that method exactly; any other pattern
-    compares as a string (with -i if given) against unknown methods only."""
-    known = frozenset(p for p in pats if p in KNOWN_METHODS)
-    others = frozenset(_lower_all([p for p in pats if p not in KNOWN_METHODS], icase))
-
-    def match(method: str) -> bool:
-        if method in KNOWN_METHODS:
-            return method in known
-        return (ascii_lower(method) if icase else method) in others
-
-    return match
-
-
 def _keep(text: str, icase: bool) -> str:
     return text
 
@@ -303,38 +192,37 @@ def _ignore(text: str, icase: bool) -> None:
 
 @dataclass(frozen=True)
 class MatchDef:
-    name: str
+    name: str  # also the key of the matching code in maps.FINDERS
     expect: str | None  # the type values are cast to (None: -m found, no value needed)
     parse: Callable[[str, bool], Any]
-    build: Callable[[list, bool], Matcher]
     integer: bool = False  # accepts the eq/ge/gt/le/lt operators
     textual: bool = False  # compares text: config words are converted to wire form (see sample.wire)
 
 
-def _md(name: str, expect: str | None, parse: Callable, build: Callable, integer: bool = False) -> MatchDef:
-    return MatchDef(name, expect, parse, build, integer, textual=expect in (T_STR, T_METH) and not integer)
+def _md(name: str, expect: str | None, parse: Callable, integer: bool = False) -> MatchDef:
+    return MatchDef(name, expect, parse, integer, textual=expect in (T_STR, T_METH) and not integer)
 
 
 MATCHES: dict[str, MatchDef] = {
     m.name: m
     for m in (
-        _md("found", None, _ignore, _build_bool),
-        _md("bool", T_SINT, _ignore, _build_bool),
-        _md("int", T_SINT, lambda t, i: parse_int_range(t), _build_int, integer=True),
-        _md("ip", T_ADDR, lambda t, i: parse_ip_pattern(t), _build_ip),
-        _md("bin", T_BIN, lambda t, i: parse_binary(t), _build_bin),
-        _md("len", T_STR, lambda t, i: parse_int_range(t), _build_len, integer=True),
-        _md("str", T_STR, _keep, _build_str),
-        _md("beg", T_STR, _keep, _build_beg),
-        _md("sub", T_STR, _keep, _build_sub),
-        _md("dir", T_STR, _keep, _word_builder("/?")),
-        _md("dom", T_STR, _keep, _word_builder("/?.:")),
-        _md("end", T_STR, _keep, _build_end),
-        _md("reg", T_STR, parse_regex, _build_reg),
+        _md("found", None, _ignore),
+        _md("bool", T_SINT, _ignore),
+        _md("int", T_SINT, lambda t, i: parse_int_range(t), integer=True),
+        _md("ip", T_ADDR, lambda t, i: parse_ip_pattern(t)),
+        _md("bin", T_BIN, lambda t, i: parse_binary(t)),
+        _md("len", T_STR, lambda t, i: parse_int_range(t), integer=True),
+        _md("str", T_STR, _keep),
+        _md("beg", T_STR, _keep),
+        _md("sub", T_STR, _keep),
+        _md("dir", T_STR, _keep),
+        _md("dom", T_STR, _keep),
+        _md("end", T_STR, _keep),
+        _md("reg", T_STR, parse_regex),
     )
 }
 # The `method` ACL keyword's own parser/matcher (not selectable with -m).
-METH_MATCH = _md("meth", T_METH, _keep, _build_meth)
+METH_MATCH = _md("meth", T_METH, _keep)
 
 # Default match method of a plain sample fetch, by output type (None: -m is required).
 DEFAULT_MATCH: dict[str, str | None] = {T_BOOL: "bool", T_SINT: "int", T_ADDR: "ip", T_STR: "str", T_METH: None}
@@ -378,7 +266,7 @@ class Acl:
         fetch: FetchDef,
         args: tuple,
         steps: tuple[Callable[[Any], Any], ...],
-        matchers: tuple[Matcher, ...],
+        matchers: tuple[Any, ...],
         found: bool,
         warnings: tuple[str, ...] = (),
     ) -> None:
@@ -397,8 +285,6 @@ class Acl:
         return f"<Acl {self.name or '(anonymous)'}: {self.text}>"
 
     def match(self, view: RequestView) -> bool:
-        if not self._matchers and not self._found:
-            return False
         values = self._fetch(view, self._args)
         if values is None:
             return False
@@ -407,7 +293,7 @@ class Acl:
         one = self._one
         if one is not None:
             for v in values:
-                if one(v):
+                if one.test(v):
                     return True
             return False
         for v in values:
@@ -417,7 +303,7 @@ class Acl:
                     break
             else:
                 for m in self._matchers:
-                    if m(v):
+                    if m.test(v):
                         return True
         return False
 
@@ -456,7 +342,8 @@ class _Builder:
     icase: bool = False
     as_map: bool = False
     loaded: bool = False
-    groups: list[tuple[bool, list]] = field(default_factory=list)  # (icase, parsed patterns)
+    unique_id: int = -1  # `-u`: the id of the inline patterns' reference
+    groups: list[Any] = field(default_factory=list)  # maps.Matcher per -f file, then the inline one
 
     def set_match(self, name: str) -> None:
         if self.loaded:
@@ -478,46 +365,29 @@ class _Builder:
         return self.match
 
     def load_file(self, path: str) -> None:
+        """`-f <path>`: the file's reference in the pattern registry (shared with every other user
+        of that path), indexed for the method and -i in force now."""
         mdef = self.need_match()
-        full = os.path.join(self.base_dir, path) if self.base_dir and path else path
         try:
-            with open(full, "rb") as fh:
-                data = fh.read()
-        except IsADirectoryError as exc:  # fopen() succeeds on a directory, fgets() fails
-            raise ValueError(f"error encountered while reading  <{path}> : {exc.strerror}") from None
-        except (OSError, ValueError):
-            raise ValueError(f"failed to open pattern file <{path}>") from None
-        parsed = []
-        for lineno, entry in _file_entries(data, self.as_map):
-            try:
-                parsed.append(mdef.parse(entry, self.icase))
-            except PatternError as exc:
-                raise ValueError(f"{exc} at line {lineno} of file '{path}'") from None
-        self.groups.append((self.icase, parsed))
+            matcher = _maps.current_registry().load_acl_file(path, mdef.name, self.icase, self.as_map, self.base_dir)
+        except _maps.PatternError as exc:
+            raise ValueError(str(exc)) from None
+        self.groups.append(matcher)
         self.loaded = True
-
-
-def _file_entries(data: bytes, as_map: bool) -> list[tuple[int, str]]:
-    """pat_ref_read_from_file(): '#' in column 1 is a comment, leading blanks are skipped, a line
-    ends at CR or LF, empty lines are ignored; a map file keeps only the first word (the key)."""
-    entries = []
-    for lineno, raw in enumerate(data.decode("latin-1").split("\n"), start=1):
-        if raw.startswith("#"):
-            continue
-        text = raw.lstrip(" \t").split("\r", 1)[0]
-        if as_map:
-            text = re.split(r"[ \t]", text, maxsplit=1)[0]
-        if text:
-            entries.append((lineno, text))
-    return entries
 
 
 _INT_ID = re.compile(r"[ \t\n\r\f\v]*[+-]?[0-9]+")
 
 
 def _opt_u(b: _Builder, arg: str) -> None:
+    """`-u <id>`: strtol() of the whole word, and no other reference may have that id yet."""
     if arg and not _INT_ID.fullmatch(arg):
         raise ValueError("the argument of -u must be an integer")
+    b.unique_id = int(arg) if arg else 0
+    try:
+        _maps.current_registry().check_unique_id(b.unique_id)
+    except _maps.PatternError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _opt_f(b: _Builder, arg: str) -> None:
@@ -622,11 +492,11 @@ def _value_steps(cur_type: str, convs: list[smp.ConvDef], expect: str | None) ->
     return tuple(steps)
 
 
-def _parse_patterns(b: _Builder, words: list[str]) -> list:
-    """The values after the flags. Integer methods understand eq/ge/gt/le/lt (rewritten into ranges
-    exactly like parse_acl_expr() does)."""
+def _pattern_texts(b: _Builder, words: list[str]) -> list[str]:
+    """The values after the flags, as the reference stores them. Integer methods understand
+    eq/ge/gt/le/lt, rewritten into ranges exactly like parse_acl_expr() does ("gt 5" is "6:")."""
     mdef = b.need_match()
-    parsed = []
+    texts = []
     operator = "eq"
     for word in words:
         text = word
@@ -645,8 +515,21 @@ def _parse_patterns(b: _Builder, words: list[str]) -> list:
                     "lt": f":{value - 1}",
                     "le": f":{value}",
                 }[operator]
-        parsed.append(mdef.parse(wire(text) if mdef.textual else text, b.icase))
-    return parsed
+        texts.append(text)
+    return texts
+
+
+def _inline_patterns(b: _Builder, words: list[str]) -> None:
+    """The expression's own reference ("acl '<kw>' file ... line ..."), filled with its values;
+    the Runtime API's `add acl #<id>` adds to it later."""
+    mdef = b.need_match()
+    matcher = _maps.current_registry().inline(b.kw, mdef.name, b.icase, b.unique_id)
+    for text in _pattern_texts(b, words):
+        try:
+            matcher.ref.add(text)
+        except _maps.PatternError as exc:
+            raise ValueError(str(exc)) from None
+    b.groups.append(matcher)
 
 
 _NO_PATTERN_WARNING = (
@@ -699,16 +582,11 @@ def parse_acl_expr(words: list[str], name: str = "", *, base_dir: str | None = N
         action(b, words[i + 1] if takes_arg and i + 1 < len(words) else "")
         i += 2 if takes_arg else 1
 
-    b.groups.append((b.icase, _parse_patterns(b, words[i:])))
     mdef = b.need_match()
+    _inline_patterns(b, words[i:])
     steps = _value_steps(fdef.out_type, convs, mdef.expect)
     found = mdef.name == "found"
-    if mdef.name == "bool":
-        matchers: tuple[Matcher, ...] = (bool,)
-    elif found:
-        matchers = ()
-    else:
-        matchers = tuple(mdef.build(pats, icase) for icase, pats in b.groups if pats)
+    matchers = () if found else tuple(b.groups)
     if len(words) > 1 and "(" not in words[0] and words[1].startswith("("):
         warnings.append(_PAREN_WARNING.format(name, words[0], words[1]))
     return Acl(name, b.kw, " ".join(words), fdef, args, steps, matchers, found, tuple(warnings))
@@ -770,13 +648,14 @@ DEFAULT_ACLS: dict[str, tuple[str, ...]] = {
     "WAIT_END": ("wait_end",),
 }
 
-_default_cache: dict[str, Acl] = {}
-
-
 def default_acl(name: str) -> Acl | None:
-    """The predefined ACL <name> (compiled once), or None if there is none by that name.
+    """The predefined ACL <name>, or None if there is none by that name. Like HAProxy, which adds
+    it to the proxy's ACLs on first use, it is compiled once per proxy (the pattern registry's
+    scope), and its reference lists at the line that first used it.
     Raises ValueError for the two whose fetch trio-lb lacks (RDP_COOKIE, WAIT_END)."""
-    acl = _default_cache.get(name)
+    registry = _maps.current_registry()
+    key = (registry.scope, name)
+    acl = registry.defaults.get(key)
     if acl is None:
         expr = DEFAULT_ACLS.get(name)
         if expr is None:
@@ -785,5 +664,5 @@ def default_acl(name: str) -> Acl | None:
             acl = parse_acl_expr(list(expr), name)
         except ValueError as exc:
             raise ValueError(f"predefined ACL '{name}' is not supported by trio-lb ({exc})") from None
-        _default_cache[name] = acl
+        registry.defaults[key] = acl
     return acl

@@ -281,6 +281,12 @@ class RequestView:
     def __repr__(self) -> str:
         return f"<RequestView {self.src}:{self.src_port} -> {self.dst}:{self.dst_port} {self.method} {self.target}>"
 
+    def refresh(self, msg: Any) -> None:
+        """A rule rewrote the request (a rules.context.HttpMessage): show the new one."""
+        self.method, self.target, self.headers, self.version = msg.method, msg.target, msg.headers, msg.version
+        self._path = self._query = _UNSET
+        self._lines = self._values = None
+
     @property
     def path(self) -> str:
         """The URI path without the query string ("" when the target has none, e.g. '*')."""

@@ -58,7 +58,7 @@ class Counters:
     """Cumulative counters of one proxy side or one server (HAProxy names)."""
 
     __slots__ = (
-        "stot", "bin", "bout", "dreq", "dresp", "ereq", "econ", "eresp", "wretr", "wredis",
+        "stot", "bin", "bout", "dreq", "dresp", "dcon", "ereq", "econ", "eresp", "wretr", "wredis",
         "req_tot", "hrsp",
         "cli_abrt", "srv_abrt", "lbtot", "chkfail", "chkdown", "conn_tot", "intercepted",
         "connect", "reuse", "smax", "qmax", "sess_rate", "req_rate", "conn_rate",

@@ -1,7 +1,8 @@
 """Frontend -> backend routing: `use_backend <b> if|unless <cond>` in order, then `default_backend`.
 
 Built once per frontend at start-up with the backends resolved, so a request costs one
-condition evaluation per rule and no name lookups.
+condition evaluation per rule and no name lookups. A name with `%[...]` is rendered per request
+and looked up; when no backend has that name the rule is skipped, as HAProxy does.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ class Router:
     __slots__ = ("rules", "default")
 
     def __init__(self, proxy: Proxy, backends: dict[str, BackendState]) -> None:
-        self.rules = [(ub.cond, backends[ub.backend]) for ub in proxy.use_backends if ub.backend in backends]
+        self.rules = [(ub.cond, backends[ub.backend] if ub.fmt is None else _Dynamic(ub.fmt, backends))
+                      for ub in proxy.use_backends if ub.fmt is not None or ub.backend in backends]
         if proxy.default_backend:
             self.default = backends.get(proxy.default_backend)
         else:
@@ -26,6 +28,22 @@ class Router:
 
     def route(self, view: Any) -> BackendState | None:
         for cond, backend in self.rules:
-            if eval_condition(cond, view):
-                return backend
+            if cond is not None and not eval_condition(cond, view):
+                continue
+            if type(backend) is _Dynamic:
+                backend = backend.resolve(view)
+                if backend is None:
+                    continue
+            return backend
         return self.default
+
+
+class _Dynamic:
+    __slots__ = ("fmt", "backends")
+
+    def __init__(self, fmt: Any, backends: dict[str, BackendState]) -> None:
+        self.fmt = fmt
+        self.backends = backends
+
+    def resolve(self, view: Any) -> BackendState | None:
+        return self.backends.get(self.fmt.render(view))

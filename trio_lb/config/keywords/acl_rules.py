@@ -62,7 +62,15 @@ def kw_use_backend(ctx: Ctx) -> None:
     elif ctx.arg(2):
         raise ctx.error(f"unexpected keyword '{ctx.arg(2)}' after switching rule, only 'if' and "
                         "'unless' are allowed.")
-    ctx.px.use_backends.append(UseBackend(backend=name, cond=cond, file=ctx.file, line=ctx.line))
+    fmt = None
+    if "%[" in name:  # a backend named per request (HAProxy's dynamic use_backend)
+        from trio_lb.rules.expr import ParseCtx, compile_fmt
+
+        try:
+            fmt = compile_fmt(name, ParseCtx(proxy=ctx.px, file=ctx.file, line=ctx.line))
+        except ValueError as e:
+            raise ctx.error(f"failed to parse use_backend rule '{name}' : {e}.", tight=True) from None
+    ctx.px.use_backends.append(UseBackend(backend=name, cond=cond, file=ctx.file, line=ctx.line, fmt=fmt))
 
 
 def kw_http_reuse(ctx: Ctx) -> None:
