@@ -406,6 +406,7 @@ class HttpSession(ProxyStream):
         txn.cookie_flags = pipeline.cookie_flags(txn.rules, txn.backend)
         if outcome is None:
             pipeline.after_response(txn.rules, txn.backend, msg, txn.view)
+            txn.rules.extra["response_headers"] = msg.headers  # for `capture response header`
             return msg
         sockio.close(sconn.sock)
         txn.server_conn = None

@@ -18,6 +18,7 @@ from typing import Any
 from trio_lb.config.model import Config, Proxy
 from trio_lb.log import Logger, TxnLog, compile_format
 from trio_lb.log.logformat import TCPLOG
+from trio_lb.rules.http_actions import capture_headers
 
 _TAGS = {"emerg": "[ALERT]    ", "alert": "[ALERT]    ", "crit": "[ALERT]    ", "err": "[ALERT]    ",
          "warning": "[WARNING]  ", "notice": "[NOTICE]   ", "info": "[NOTICE]   "}
@@ -59,6 +60,12 @@ class TrafficLogger:
             version="HTTP/" + req.http_version.decode("ascii", "replace") if req is not None else None,
             request_counter=rt.cum_reqs, log_counter=self.count,
         )
+        captures = ctx.spec.captures
+        if captures and txn.rules is not None and txn.view is not None:  # `capture request|response header`
+            ctx_captures = txn.rules.ctx.captures
+            record.captured_request_headers = capture_headers(captures, txn.view.headers, False, ctx_captures)
+            record.captured_response_headers = capture_headers(
+                captures, txn.rules.extra.get("response_headers", []), True, [])
         self.count += 1
         self.logger.log(self.render(record), level="info", now=time.time())
 
