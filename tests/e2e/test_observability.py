@@ -29,6 +29,7 @@ frontend www
     bind 127.0.0.1:0
     monitor-uri /healthz
     monitor fail if {{ hdr(x-fail) -m found }}
+    http-request deny if {{ path /metrics }} {{ hdr(x-outside) -m found }}
     http-request use-service prometheus-exporter if {{ path /metrics }}
     default_backend web
 backend web
@@ -82,6 +83,14 @@ async def test_metrics_follow_traffic_and_state(nursery, tmp_path):
             problems = [line for line in check.stderr.decode().splitlines() if "haproxy_process_failed_resolutions"
                         not in line and line.strip()]
             assert problems == [], check.stderr.decode()
+
+
+async def test_a_deny_rule_before_use_service_protects_the_metrics(nursery, tmp_path):
+    with trio.fail_after(20):
+        lb, _ = await _setup(nursery, tmp_path)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{lb_port(lb, 'www')}") as client:
+            assert (await client.get("/metrics", headers={"x-outside": "1"})).status_code == 403
+            assert (await client.get("/metrics")).status_code == 200
 
 
 async def test_monitor_uri_answers_for_the_load_balancer_itself(nursery, tmp_path):

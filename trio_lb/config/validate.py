@@ -184,9 +184,12 @@ class _Checker:
             return
         if px.stats and any(k != "description" for k in px.stats):
             self.warn(f"'stats' statement ignored for {self.type} '{px.name}' as it requires HTTP mode.")
-        if px.http_services:
-            self.warn(f"'http-request' rules ignored for {self.type} '{px.name}' as they require HTTP mode.")
-            px.http_services = []
+        for kw, attr in (("http-request", "http_request_rules"), ("http-response", "http_response_rules"),
+                         ("http-after-response", "http_after_response_rules")):
+            if getattr(px, attr):
+                self.warn(f"'{kw}' rules ignored for {self.type} '{px.name}' as they require HTTP mode.")
+                setattr(px, attr, [])
+        px.http_services = []
         if px.forwardfor is not None:
             self.warn(f"'option forwardfor' ignored for {self.type} '{px.name}' as it requires HTTP mode.")
             px.forwardfor = None

@@ -18,10 +18,9 @@ from trio_lb.http.monitor import monitor_reply
 from trio_lb.http.stats_page import StatsApplet
 from trio_lb.net.admin_ctx import AdminContext
 from trio_lb.net.upstream import Attempt, ServerConn
-from trio_lb.state.proxies import BackendState, FrontendState, Runtime
-from trio_lb.rules.cond import eval_condition
-from trio_lb.rules.stream import Pipeline
 from trio_lb.rules.sample import RequestView
+from trio_lb.rules.stream import Pipeline
+from trio_lb.state.proxies import BackendState, FrontendState, Runtime
 from trio_lb.state.routing import Router
 from trio_lb.stats.prometheus import SERVICES
 
@@ -90,31 +89,18 @@ class FrontendCtx:
             p.name: StatsApplet(p, runtime.config.global_) for p in runtime.config.proxies if p.stats.get("enable")
         }
         # answered before routing: monitor-uri, then `http-request use-service` (HAProxy's order)
-        self.services = _services(proxy)
+        self.services = {name: factory() for name, factory in SERVICES.items()}  # use-service
         self.pipeline = Pipeline(proxy, runtime)
-        self._backend_services: dict[str, list[tuple[Any, Any]]] = {}
 
     def monitor_reply(self, view: RequestView) -> tuple[int, list, bytes] | None:
         """The monitor URI's answer, before any rule (as HAProxy intercepts it)."""
         return monitor_reply(self.spec, view) if self.spec.monitor_uri else None
 
-    def service_reply(self, view: RequestView) -> tuple[int, list, bytes] | None:
-        """`http-request use-service`: evaluated after the frontend's other http-request rules
-        (so that a deny rule protects /metrics; HAProxy runs them all in one list, in order)."""
-        return self._service_reply(self.services, view) if self.services else None
-
-    def backend_reply(self, backend: BackendState, view: RequestView) -> tuple[int, list, bytes] | None:
-        services = self._backend_services.get(backend.name)
-        if services is None:
-            services = self._backend_services[backend.name] = _services(backend.spec)
-        return self._service_reply(services, view)
-
-    def _service_reply(self, services: list[tuple[Any, Any]], view: RequestView) -> tuple[int, list, bytes] | None:
-        for cond, service in services:
-            if cond is None or eval_condition(cond, view):
-                return service.respond(view.target, self.runtime, trio.current_time(), self.admin.process_info(),
-                                       method=view.method)
-        return None
+    def service_reply(self, name: str, view: RequestView) -> tuple[int, list, bytes]:
+        """The answer of `http-request use-service <name>` (a rule, run in its place among the
+        http-request rules)."""
+        return self.services[name].respond(view.target, self.runtime, trio.current_time(), self.admin.process_info(),
+                                           method=view.method)
 
     def policy(self, backend: BackendState) -> HttpPolicy:
         policy = self._policies.get(backend.name)
@@ -199,7 +185,3 @@ class FrontendCtx:
         txn.termination = termination
         self.logger.transaction(self, txn, session, trio.current_time())
 
-
-def _services(proxy: Proxy) -> list[tuple[Any, Any]]:
-    """(condition, service) for each `http-request use-service` of `proxy`, in order."""
-    return [(svc.cond, SERVICES[svc.name]()) for svc in proxy.http_services]

@@ -214,16 +214,8 @@ class HttpSession(ProxyStream):
             outcome = pipeline.frontend_request(msg, view)
             if outcome is not None and outcome.kind != "allow":
                 return await self._rule_outcome(txn, outcome)
-        if fe.services:
-            reply = fe.service_reply(view)  # http-request use-service
-            if reply is not None:
-                return await self._local_reply(txn, reply)
         backend = fe.router.route(view)
         txn.backend = backend
-        if backend is not None and backend.spec.http_services and backend.spec is not fe.spec:
-            reply = fe.backend_reply(backend, view)  # the backend's `http-request use-service`
-            if reply is not None:
-                return await self._local_reply(txn, reply)
         if msg is not None and backend is not None:
             outcome = pipeline.backend_request(backend, msg, view)
             if outcome is not None and outcome.kind != "allow":
@@ -258,6 +250,8 @@ class HttpSession(ProxyStream):
             self.fe.state.counters.dreq += 1
             self.fe.finish(txn, self)
             return False
+        if outcome.kind == "service":  # http-request use-service
+            return await self._local_reply(txn, self.fe.service_reply(outcome.service, txn.view))
         if outcome.termination == "PR":
             self.fe.state.counters.dreq += 1
         txn.termination = outcome.termination

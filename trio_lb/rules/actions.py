@@ -52,11 +52,12 @@ class Outcome:
     trio-lb sends itself (deny, return, redirect): status, headers, body and the termination
     state for the log (e.g. "PR" for a deny)."""
 
-    kind: str  # "allow" | "reply"
+    kind: str  # "allow" | "reply" | "reject" (close the connection) | "service" (use-service)
     status: int = 0
     headers: list[tuple[bytes, bytes]] | None = None
     body: bytes = b""
     termination: str = "PR"
+    service: str = ""  # kind "service": the name of the service that answers
 
 
 ACTIONS: dict[str, dict[str, ActionDef]] = {name: {} for name in RULESETS}

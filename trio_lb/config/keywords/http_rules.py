@@ -199,6 +199,19 @@ def _use_service(ctx: Ctx) -> None:
         raise ctx.error(f"'http-request use-service' expects either 'if' or 'unless' followed by a condition "
                         f"but found '{ctx.arg(3)}'.", tight=True, abort=True)
     px.http_services.append(UseService(name=name, cond=cond, file=ctx.file, line=ctx.line))
+    # and a rule in its place among the others: a deny written before it keeps protecting it
+    px.http_request_rules.append(act.Rule(USE_SERVICE, name, cond, ctx.file, ctx.line))
+
+
+def _run_use_service(name: str, msg: object, view: object) -> act.Outcome:
+    return act.Outcome("service", termination="LR", service=name)
+
+
+def _parse_use_service(words: list[str], i: int, pctx: object) -> tuple[str, int]:
+    raise ValueError("parsed by _use_service()")  # never registered: the keyword has its own parser
+
+
+USE_SERVICE = act.ActionDef("use-service", _parse_use_service, _run_use_service)
 
 
 def _rule_error(ctx: Ctx, err: str) -> None:
