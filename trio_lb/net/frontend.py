@@ -44,7 +44,7 @@ class Txn:
     __slots__ = (
         "backend", "attempt", "status", "termination", "response_started", "body_started",
         "server_conn", "start", "end", "request_ms", "response_ms", "in0", "out0", "request", "flags",
-        "rules", "view", "cookie_flags",
+        "rules", "view", "cookie_flags", "applet",
     )
 
     def __init__(self, start: float, in0: int, out0: int) -> None:
@@ -66,6 +66,7 @@ class Txn:
         self.rules: Any = None  # rules.stream.StreamState when the frontend has rules/persistence
         self.view: Any = None  # the RequestView the rules saw
         self.cookie_flags = ""  # %tsc's cookie part, when the backend has `cookie`
+        self.applet: str | None = None  # the applet that answered, for %s: "<STATS>", "<PROMEX>"
 
 
 class FrontendCtx:
@@ -138,8 +139,9 @@ class FrontendCtx:
         bytes_in = session.bytes_in
         bin_ = bytes_in - txn.in0
         bout = session.bytes_out - txn.out0
-        if txn.rules is not None:
-            Pipeline.finish(txn.rules, txn.status, bin_, bout, now)
+        if txn.rules is not None:  # replies trio-lb makes itself (return, redirect...) are no HTTP errors
+            counted = None if txn.termination[:1] == "L" else txn.status
+            Pipeline.finish(txn.rules, counted, bin_, bout, now)
         session.txn_in0 = bytes_in
         status = txn.status
         hrsp = -1

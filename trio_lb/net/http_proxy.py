@@ -44,6 +44,7 @@ from trio_lb.net.relay import RelayStats, relay
 from trio_lb.net.streams import ProxyStream
 from trio_lb.net.upstream import QueueTimeout, ServerConn, acquire, give_back, open_conn
 from trio_lb.rules.context import HttpMessage
+from trio_lb.rules.http_actions import errorfile_reply, proxy_errorfile, reply_bytes
 from trio_lb.rules.sample import RequestView
 from trio_lb.state.proxies import BackendState
 
@@ -235,6 +236,7 @@ class HttpSession(ProxyStream):
         """The stats page, answered by trio-lb itself (logged as server <STATS>, state LR); a
         POST (the admin form) brings its body, at most the buffer's worth."""
         fe = self.fe
+        txn.applet = "<STATS>"
         body = await self._request_body(fe.max_head + 1)
         if body is None:
             return False
@@ -251,12 +253,29 @@ class HttpSession(ProxyStream):
             self.fe.finish(txn, self)
             return False
         if outcome.kind == "service":  # http-request use-service
+            txn.applet = "<PROMEX>"
             return await self._local_reply(txn, self.fe.service_reply(outcome.service, txn.view))
         if outcome.termination == "PR":
             self.fe.state.counters.dreq += 1
         txn.termination = outcome.termination
+        if getattr(outcome, "verbatim", False):
+            return await self._errorfile_reply(txn, outcome)
         reply = (outcome.status, list(outcome.headers or ()), outcome.body)
         return await self._local_reply(txn, reply, intercepted=False)
+
+    async def _errorfile_reply(self, txn: Any, reply: Any) -> bool:
+        """An `errorfile` goes out as written (its own status line, no framing added), after the
+        http-after-response rules, and the connection closes, as HAProxy sends it."""
+        if txn.rules is not None and reply.version:
+            reply.status, reply.headers = self._after_response(txn, reply.status, reply.headers or [])
+        txn.status = reply.status
+        try:
+            await self._to_client(reply_bytes(reply))
+        except (_Timeout, sockio.PeerClosed):
+            pass
+        finally:
+            self.fe.finish(txn, self)
+        return False
 
     async def _local_reply(self, txn: Any, reply: tuple[int, list, bytes], drained: bool = False,
                            intercepted: bool = True) -> bool:
@@ -338,6 +357,8 @@ class HttpSession(ProxyStream):
             except ConnectError:
                 return await self._local_error(txn, 503, "SC", request_read=False)
             txn.server_conn = sconn
+            if attempt.redispatched and txn.rules is not None and txn.rules.persist is not None:
+                txn.rules.persist.redispatched()  # the client gets the new server's cookie
             try:
                 return await self._exchange(txn, sconn, out, policy, upgrade)
             except _ServerFailed:
@@ -594,16 +615,23 @@ class HttpSession(ProxyStream):
     # --- errors -----------------------------------------------------------------------------
 
     async def _local_error(self, txn: Any, code: int, termination: str, request_read: bool) -> bool:
-        """An error decided before any server answered (503 no server, queue timeout...)."""
-        close = not self._request_complete()
+        """An error decided before any server answered (503 no server, queue timeout...): the
+        proxies' `errorfile` if any, else HAProxy's page; http-after-response rules apply."""
         txn.status = code
         txn.termination = termination
+        raw = proxy_errorfile(code, txn.backend.spec if txn.backend else None, self.fe.spec)
+        if raw is not None:
+            return await self._errorfile_reply(txn, errorfile_reply(raw, code, termination, verbatim=True))
+        close = not self._request_complete()
         if close and not request_read:
             # drain what is left of a small request body so the connection can live on
             close = not await self._drain_request()
+        headers = _error_headers(code, close)
+        if txn.rules is not None:
+            code, headers = self._after_response(txn, code, headers)
         try:
             await self._to_client(self.conn.send(h11.Response(status_code=code, reason=_reason(code),
-                                                              headers=_error_headers(code, close)))
+                                                              headers=headers))
                                   + self.conn.send(h11.Data(data=_error_body(code)))
                                   + self.conn.send(h11.EndOfMessage()))
         finally:

@@ -48,7 +48,7 @@ class TrafficLogger:
             server_ip=server.host if server else None, server_port=server.port if server else None,
             accept_date=time.time() - (now - txn.start), frontend=ctx.spec.name,
             backend=backend.name if backend else None,
-            server=server.name if server else ("<STATS>" if txn.termination == "LR" else None),
+            server=server.name if server else txn.applet,
             TR=tr, Tw=at.queue_ms, Tc=at.connect_ms, Tr=txn.response_ms, Tt=elapsed + max(tr, 0),
             status=txn.status, bytes_read=session.bytes_out - txn.out0,
             bytes_uploaded=session.bytes_in - txn.in0, termination_state=txn.termination + txn.cookie_flags,

@@ -437,8 +437,12 @@ def _resolve_fetch(word: str) -> tuple[FetchDef, tuple, str, str | None, int]:
     return fdef, args, ident, aclkw[1] if aclkw else None, len(ident) + used
 
 
-def _parse_converters(word: str, pos: int, fetch_kw: str, acl_kw: bool, in_type: str) -> list[smp.ConvDef]:
-    """`,conv[(args)]` chain after the fetch; only converters trio-lb implements are accepted."""
+def _parse_converters(word: str, pos: int, fetch_kw: str, acl_kw: bool, in_type: str,
+                      base_dir: str | None = None) -> list[smp.ConvDef]:
+    """`,conv[(args)]` chain after the fetch: the converters of rules/expr.py (lower, map(), ...),
+    their arguments compiled once here."""
+    from trio_lb.rules.expr import CONVERTERS, ParseCtx
+
     convs: list[smp.ConvDef] = []
     ckw: str | None = None
 
@@ -459,19 +463,23 @@ def _parse_converters(word: str, pos: int, fetch_kw: str, acl_kw: bool, in_type:
         if pos >= len(word):
             break
         ckw = word[pos : pos + ident_end(word[pos:])]
-        conv = smp.CONVERTERS.get(ckw)
-        if conv is None:
+        spec = CONVERTERS.get(ckw)
+        if spec is None:
             raise fail(f"unknown converter '{ckw}'")
-        if (in_type, conv.in_type) not in smp.CAN_CAST:
+        if (in_type, spec.in_type) not in smp.CAN_CAST:
             raise fail(f"converter '{ckw}' cannot be applied")
-        in_type = conv.out_type
+        in_type = spec.out_type
         pos += len(ckw)
         try:
-            _, used = make_arg_list(word[pos:], ())
+            args, used = make_arg_list(word[pos:], spec.arg_types, spec.min_args)
         except ArgError as exc:
             raise fail(f"invalid arg {exc.pos} in converter '{ckw}' : {exc.msg}") from None
+        try:
+            fn = spec.build(args, ParseCtx(base_dir=base_dir))
+        except ValueError as exc:
+            raise fail(f"invalid args in converter '{ckw}' : {exc}") from None
         pos += used
-        convs.append(conv)
+        convs.append(smp.ConvDef(ckw, spec.in_type, spec.out_type, fn))
     return convs
 
 
@@ -554,7 +562,7 @@ def parse_acl_expr(words: list[str], name: str = "", *, base_dir: str | None = N
     line after its name). Raises ValueError with HAProxy's bare message (no "error detected ...")."""
     word = words[0] if words else ""
     fdef, args, kw, kw_match, end = _resolve_fetch(word)
-    convs = _parse_converters(word, end, kw, kw_match is not None, fdef.out_type)
+    convs = _parse_converters(word, end, kw, kw_match is not None, fdef.out_type, base_dir)
     cur_type = convs[-1].out_type if convs else fdef.out_type
     b = _Builder(kw=kw if kw_match is not None and not convs else fdef.name, cur_type=cur_type, base_dir=base_dir)
     if kw_match is not None and not convs:

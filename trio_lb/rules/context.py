@@ -38,5 +38,6 @@ class RuleContext:
     frontend: Any = None  # the frontend's Proxy spec
     backend: Any = None  # the backend's Proxy spec, once routed
     response: HttpMessage | None = None  # set while http-response rules run (res.* fetches)
-    now: float = 0.0  # the stream's clock when rules run (stick table rates, date())
+    now: float = 0.0  # the stream's monotonic clock when rules run (stick table rates)
+    wall: float = 0.0  # the same moment as UNIX time (the date() fetch)
     session_tracked: list[Any] = field(default_factory=lambda: [None] * MAX_TRACKED)  # tcp-request connection's

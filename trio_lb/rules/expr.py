@@ -198,10 +198,11 @@ def _f_be_name(view: RequestView, args: tuple) -> list | None:
 
 
 def _f_date(view: RequestView, args: tuple) -> list | None:
-    now = getattr(view.ctx, "now", None)
-    if now is None:
+    """date([offset]): UNIX seconds of the stream's rules (RuleContext.wall)."""
+    wall = getattr(view.ctx, "wall", None)
+    if not wall:
         return None
-    return [int(now) + (args[0] if args else 0)]
+    return [int(wall) + (args[0] if args else 0)]
 
 
 def _val_var(args: tuple) -> str | None:

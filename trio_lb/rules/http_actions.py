@@ -83,6 +83,7 @@ class Reply(Outcome):
 
     version: str = "1.1"
     reason: str = ""
+    verbatim: bool = False  # from an `errorfile`: sent as written (status line, no framing), then close
 
 
 def reply_bytes(reply: Outcome) -> bytes:
@@ -121,21 +122,30 @@ def parse_raw_response(raw: bytes) -> tuple[str, int, str, list[tuple[bytes, byt
             headers, body)
 
 
-def errorfile_reply(raw: bytes, status: int, termination: str) -> Reply:
+def errorfile_reply(raw: bytes, status: int, termination: str, verbatim: bool = False) -> Reply:
     if not raw:  # an empty errorfile: nothing is sent, the connection closes
-        return Reply(kind="reply", status=status, headers=[], body=b"", termination=termination, version="")
+        return Reply(kind="reply", status=status, headers=[], body=b"", termination=termination, version="",
+                     verbatim=True)
     version, code, reason, headers, body = parse_raw_response(raw)
     return Reply(kind="reply", status=code or status, headers=headers, body=body, termination=termination,
-                 version=version or "1.1", reason=reason)
+                 version=version or "1.1", reason=reason, verbatim=verbatim)
+
+
+def proxy_errorfile(status: int, *proxies: Any) -> bytes | None:
+    """The first of <proxies> (backend, then frontend) with an `errorfile` for <status>."""
+    for px in proxies:
+        raw = getattr(px, "errorfiles", {}).get(status) if px is not None else None
+        if raw is not None:
+            return raw
+    return None
 
 
 def error_reply(status: int, view: RequestView | None, termination: str = "PR") -> Reply:
     """The error page for <status>: the backend's errorfile, the frontend's, or HAProxy's own."""
     ctx = getattr(view, "ctx", None)
-    for px in (getattr(ctx, "backend", None), getattr(ctx, "frontend", None)):
-        raw = getattr(px, "errorfiles", {}).get(status) if px is not None else None
-        if raw is not None:
-            return errorfile_reply(raw, status, termination)
+    raw = proxy_errorfile(status, getattr(ctx, "backend", None), getattr(ctx, "frontend", None))
+    if raw is not None:
+        return errorfile_reply(raw, status, termination, verbatim=True)
     return errorfile_reply(error_response(status), status, termination)
 
 

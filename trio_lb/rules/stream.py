@@ -57,6 +57,7 @@ class Pipeline:
     def start(self, view: Any, tracker: Tracker | None, now: float) -> StreamState:
         ctx = RuleContext(tables=self.tables, frontend=self.fe)
         ctx.now = now
+        ctx.wall = time.time()
         if tracker is not None:
             tracker.bind(ctx)
         view.ctx = ctx
@@ -118,7 +119,8 @@ class Pipeline:
         ctx.response = msg
         spec = backend.spec if backend is not None else None
         outcome = run_rules(spec.http_response_rules, msg, view) if spec is not None else None
-        if outcome is None and spec is not self.fe:
+        if (outcome is None or outcome.kind == "allow") and spec is not self.fe:
+            # `allow` ends one proxy's rule set only: the frontend's rules still run
             outcome = run_rules(self.fe.http_response_rules, msg, view)
         if outcome is not None and outcome.kind != "allow":
             return outcome
@@ -136,8 +138,9 @@ class Pipeline:
             return
         st.ctx.response = msg
         spec = backend.spec if backend is not None else None
-        outcome = run_rules(spec.http_after_response_rules, msg, view) if spec is not None else None
-        if (outcome is None or outcome.kind != "allow") and spec is not self.fe:
+        if spec is not None:
+            run_rules(spec.http_after_response_rules, msg, view)  # `allow` ends this proxy's set only
+        if spec is not self.fe:
             run_rules(self.fe.http_after_response_rules, msg, view)
 
     @staticmethod
