@@ -12,7 +12,7 @@ believes, say, a deny rule is active. Keywords HAProxy itself removed get HAProx
 
 from __future__ import annotations
 
-from trio_lb.config.keywords import Ctx, Keyword
+from trio_lb.config.keywords import Alert, Ctx, Keyword
 from trio_lb.config.model import UseBackend
 
 def kw_acl(ctx: Ctx) -> None:
@@ -69,7 +69,8 @@ def kw_use_backend(ctx: Ctx) -> None:
         try:
             fmt = compile_fmt(name, ParseCtx(proxy=ctx.px, file=ctx.file, line=ctx.line))
         except ValueError as e:
-            raise ctx.error(f"failed to parse use_backend rule '{name}' : {e}.", tight=True) from None
+            # HAProxy writes this one with a capital "Parsing" (cfgparse.c, check_config_validity)
+            raise Alert(f"Parsing [{ctx.file}:{ctx.line}]: failed to parse use_backend rule '{name}' : {e}.") from None
     ctx.px.use_backends.append(UseBackend(backend=name, cond=cond, file=ctx.file, line=ctx.line, fmt=fmt))
 
 
