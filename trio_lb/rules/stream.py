@@ -24,6 +24,7 @@ from trio_lb.config.keywords.stick import StickDecision, stick_request, stick_st
 from trio_lb.http import persist
 from trio_lb.rules.actions import Outcome, run_rules
 from trio_lb.rules.context import HttpMessage, RuleContext
+from trio_lb.rules.table_conv import STREAM
 from trio_lb.rules.track import Tracker
 
 
@@ -58,6 +59,7 @@ class Pipeline:
         ctx = RuleContext(tables=self.tables, frontend=self.fe)
         ctx.now = now
         ctx.wall = time.time()
+        STREAM.set(ctx)  # for the table_*() converters, in this stream's task
         if tracker is not None:
             tracker.bind(ctx)
         view.ctx = ctx

@@ -26,7 +26,7 @@ from typing import Any
 
 from trio_lb.config.keywords import Ctx, Keyword, parse_time_err, proxy_type_str
 from trio_lb.config.keywords.acl_rules import compile_condition
-from trio_lb.rules import track
+from trio_lb.rules import table_conv, track  # noqa: F401 - registers the table_*() converters
 from trio_lb.rules.cond import eval_condition
 from trio_lb.state.sticktables import (
     DATA_INDEX,
