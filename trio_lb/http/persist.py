@@ -453,8 +453,8 @@ def _strip_equal(buf: bytearray, att_end: int, equal: int, val_beg: int, val_end
     return equal, val_beg, val_end + shift, nxt + shift
 
 
-def _cookie_value_end(buf: bytearray, s: int, e: int) -> int:
-    """http_find_cookie_value_end(): the first unquoted ',' or ';'."""
+def _value_end(buf: bytearray, s: int, e: int, stops: tuple[int, ...]) -> int:
+    """The first of <stops> outside double quotes (with backslash pairs inside them)."""
     quoted = qdpair = False
     while s < e:
         c = buf[s]
@@ -467,30 +467,20 @@ def _cookie_value_end(buf: bytearray, s: int, e: int) -> int:
                 quoted = False
         elif c == _DQUOTE:
             quoted = True
-        elif c in (_COMMA, _SEMI):
+        elif c in stops:
             return s
         s += 1
     return s
+
+
+def _cookie_value_end(buf: bytearray, s: int, e: int) -> int:
+    """http_find_cookie_value_end(): the first unquoted ',' or ';'."""
+    return _value_end(buf, s, e, (_COMMA, _SEMI))
 
 
 def _hdr_value_end(buf: bytearray, s: int, e: int) -> int:
     """http_find_hdr_value_end(): the first unquoted ','."""
-    quoted = qdpair = False
-    while s < e:
-        c = buf[s]
-        if qdpair:
-            qdpair = False
-        elif quoted:
-            if c == _BSLASH:
-                qdpair = True
-            elif c == _DQUOTE:
-                quoted = False
-        elif c == _DQUOTE:
-            quoted = True
-        elif c == _COMMA:
-            return s
-        s += 1
-    return s
+    return _value_end(buf, s, e, (_COMMA,))
 
 
 def _del_value(buf: bytearray, frm: int, nxt: int) -> tuple[int, int]:

@@ -86,12 +86,8 @@ def _version(args: Args) -> tuple[int | None, Args]:
 
 
 @command(("show", "map"), "show map [@ver] [map]                   : report available maps or dump a map's contents")
-def show_map(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
-    return _show(ctx, args)
-
-
 @command(("show", "acl"), "show acl [@<ver>] <acl>]                : report available acls or dump an acl's contents")
-def show_acl(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
+def show_map_or_acl(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
     return _show(ctx, args)
 
 
@@ -112,12 +108,8 @@ def _show(ctx: Any, args: Args) -> str:
 
 
 @command(("get", "map"), "get map <acl> <value>                   : report the keys and values matching a sample for a map")
-def get_map(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
-    return _get(ctx, args)
-
-
 @command(("get", "acl"), "get acl <acl> <value>                   : report the patterns matching a sample for an ACL")
-def get_acl(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
+def get_map_or_acl(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
     return _get(ctx, args)
 
 
@@ -132,12 +124,8 @@ def _get(ctx: Any, args: Args) -> str:
 
 
 @command(("add", "map"), "add map [@<ver>] <map> <key> <val>      : add a map entry (payload supported instead of key/val)")
-def add_map(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
-    return _add(ctx, args, payload)
-
-
 @command(("add", "acl"), "add acl [@<ver>] <acl> <pattern>        : add an acl entry")
-def add_acl(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
+def add_map_or_acl(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
     return _add(ctx, args, payload)
 
 
@@ -213,12 +201,8 @@ def set_map(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
 
 
 @command(("del", "map"), "del map <map> [<key>|#<ref>]            : delete map entries matching <key>")
-def del_map(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
-    return _del(ctx, args)
-
-
 @command(("del", "acl"), "del acl <acl> [<key>|#<ref>]            : delete acl entries matching <key>")
-def del_acl(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
+def del_map_or_acl(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
     return _del(ctx, args)
 
 
@@ -238,12 +222,8 @@ def _del(ctx: Any, args: Args) -> str:
 
 
 @command(("clear", "map"), "clear map [@<ver>] <map>                : clear the contents of this map")
-def clear_map(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
-    return _clear(ctx, args)
-
-
 @command(("clear", "acl"), "clear acl [@<ver>] <acl>                : clear the contents of this acl")
-def clear_acl(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
+def clear_map_or_acl(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
     return _clear(ctx, args)
 
 
@@ -264,12 +244,8 @@ def _clear(ctx: Any, args: Args) -> str:
 
 
 @command(("prepare", "map"), "prepare map <acl>                       : prepare a new version for atomic map replacement")
-def prepare_map(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
-    return _prepare(ctx, args)
-
-
 @command(("prepare", "acl"), "prepare acl <acl>                       : prepare a new version for atomic ACL replacement")
-def prepare_acl(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
+def prepare_map_or_acl(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
     return _prepare(ctx, args)
 
 
@@ -282,12 +258,8 @@ def _prepare(ctx: Any, args: Args) -> str:
 
 
 @command(("commit", "map"), "commit map @<ver> <map>                 : commit the map at this version")
-def commit_map(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
-    return _commit(ctx, args)
-
-
 @command(("commit", "acl"), "commit acl @<ver> <acl>                 : commit the ACL at this version")
-def commit_acl(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
+def commit_map_or_acl(ctx: Any, args: Args, payload: str | None, session: Session) -> str:
     return _commit(ctx, args)
 
 
