@@ -243,7 +243,7 @@ class RequestView:
 
     __slots__ = (
         "src", "src_port", "dst", "dst_port", "method", "target", "headers", "version", "ssl",
-        "req_len", "ctx", "_path", "_query", "_lines", "_values", "_src_addr", "_dst_addr",
+        "req_len", "ctx", "tls", "_path", "_query", "_lines", "_values", "_src_addr", "_dst_addr",
     )  # fmt: skip
 
     def __init__(
@@ -271,6 +271,7 @@ class RequestView:
         self.ssl = ssl
         self.req_len = req_len
         self.ctx: Any = None  # the stream's rules.context.RuleContext, when rules need one
+        self.tls: Any = None  # the client connection's TLS facts (trio_lb.tls), None in clear
         self._path = _UNSET
         self._query = _UNSET
         self._lines: dict[str, list[str]] | None = None
