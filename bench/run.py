@@ -28,6 +28,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import string
 import subprocess
 import sys
@@ -58,6 +59,8 @@ class BenchOptions:
     threads: int = 2
     targets: tuple[str, ...] = TARGETS
     mode: str = "http"  # "http" | "tcp"
+    tls: bool = False  # both load balancers terminate TLS (same certificate, default ciphers)
+    new_conns: bool = False  # every request on a new connection (with --tls: the handshake rate)
     warmup: float = 1.0  # seconds of unmeasured wrk load before each measured run (0 = none)
     pin: bool = True  # use taskset when available
     python: str = sys.executable  # interpreter that runs `-m trio_lb`
@@ -336,11 +339,13 @@ def render(template: str, **values: object) -> str:
     )
 
 
-def lb_config(target: str, mode: str, lb_port: int, server_ports: Sequence[int], admin_sock: Path) -> str:
+def lb_config(target: str, mode: str, lb_port: int, server_ports: Sequence[int], admin_sock: Path,
+              cert: Path | None = None) -> str:
     mode_options = "    option http-keep-alive" if mode == "http" else ""
     return render(
         f"{target}.cfg.tmpl",
         admin_sock=admin_sock,
+        bind_options=f" ssl crt {cert}" if cert is not None else "",
         mode=mode,
         mode_options=mode_options,
         lb_port=lb_port,
@@ -406,11 +411,26 @@ def start_backends(procs: Processes, tmp: Path, cpus: Sequence[int] | None, star
     return ports
 
 
-def sanity_check(port: int, tries: int = 4) -> list[str]:
+def make_cert(tmp: Path) -> Path:
+    """A self-signed certificate and its key in one PEM bundle (the form both LBs read)."""
+    pem = tmp / "bench.pem"
+    if not pem.exists():
+        key, crt = tmp / "bench.key", tmp / "bench.crt"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=bench.local", "-keyout", str(key), "-out", str(crt)],
+                       check=True, capture_output=True)
+        pem.write_bytes(crt.read_bytes() + key.read_bytes())
+    return pem
+
+
+def sanity_check(port: int, tries: int = 4, tls: bool = False) -> list[str]:
     """A few GETs on fresh connections: each must be 200 "ok\\n"; returns the backends seen."""
     seen: list[str] = []
     for _ in range(tries):
-        conn = http.client.HTTPConnection(LOCALHOST, port, timeout=5)
+        if tls:
+            conn = http.client.HTTPSConnection(LOCALHOST, port, timeout=5, context=ssl._create_unverified_context())
+        else:
+            conn = http.client.HTTPConnection(LOCALHOST, port, timeout=5)
         try:
             conn.request("GET", "/")
             resp = conn.getresponse()
@@ -431,8 +451,9 @@ def run_wrk(procs: Processes, port: int, opts: BenchOptions, duration: float, cp
     if shutil.which("wrk") is None:
         raise BenchError("wrk not found")
     secs = max(1, round(duration))
+    scheme = "https" if opts.tls else "http"
     argv = ["wrk", f"-t{opts.threads}", f"-c{opts.connections}", f"-d{secs}s", "--latency",
-            f"http://{LOCALHOST}:{port}/"]
+            *(["-H", "Connection: close"] if opts.new_conns else []), f"{scheme}://{LOCALHOST}:{port}/"]
     proc = procs.start("wrk", argv, cpus=cpus, capture=True)
     try:
         out, _ = proc.communicate(timeout=secs + 30)
@@ -492,13 +513,14 @@ def bench_target(
         port = free_port()
         cfg = tmp / f"{target}.cfg"
         admin_sock = tmp / f"{target}.sock"
-        cfg.write_text(lb_config(target, opts.mode, port, server_ports, admin_sock))
+        cert = make_cert(tmp) if opts.tls else None
+        cfg.write_text(lb_config(target, opts.mode, port, server_ports, admin_sock, cert))
         log = tmp / f"{target}.log"
         say(f"starting {target} on 127.0.0.1:{port} ({opts.mode} mode)")
         lb = procs.start(target, lb_command(target, cfg, opts.python), log_path=log, cpus=pin.lb,
                          cwd=REPO_ROOT, env=lb_env(target))
         wait_listening(lb, port, time.monotonic() + opts.start_timeout, target, log)
-        result.backends_seen = sanity_check(port)
+        result.backends_seen = sanity_check(port, tls=opts.tls)
         if len(result.backends_seen) < 2:
             say(f"warning: {target} sent every sanity request to {result.backends_seen}")
         if opts.warmup > 0:
@@ -581,6 +603,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchOptions, str | None]:
     ap.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     ap.add_argument("--only", choices=TARGETS, help="benchmark only this target")
     ap.add_argument("--tcp", action="store_true", help="mode tcp on both load balancers instead of mode http")
+    ap.add_argument("--tls", action="store_true", help="terminate TLS on both (HTTPS keep-alive req/s)")
+    ap.add_argument("--new-conns", action="store_true",
+                    help="a new connection per request (with --tls: the TLS handshake rate)")
     ap.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds of load first (default 1, 0 = none)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs with taskset")
     ap.add_argument("--python", default=sys.executable, help="interpreter for `-m trio_lb` (default: this one)")
@@ -593,7 +618,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchOptions, str | None]:
         ap.error("--duration must be at least 1 second (wrk's resolution)")
     opts = BenchOptions(
         duration=a.duration, connections=a.connections, threads=a.threads,
-        targets=(a.only,) if a.only else TARGETS, mode="tcp" if a.tcp else "http",
+        targets=(a.only,) if a.only else TARGETS, mode="tcp" if a.tcp else "http", tls=a.tls, new_conns=a.new_conns,
         warmup=a.warmup, pin=not a.no_pin, python=a.python, keep_tmp=a.keep_tmp,
     )
     return opts, a.json
