@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start an example config with its demo backends:  examples/demo.sh [l7-site|mysql-read|redis|static-hash|api-gateway]
+# Start an example config with its demo backends:
+#   examples/demo.sh [l7-site|mysql-read|redis|static-hash|api-gateway|https-site]
 # The load balancer runs in the foreground; Ctrl-C (or SIGTERM) stops it and the demo backends.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +20,10 @@ case "$example" in
   api-gateway) servers="http:users1:127.0.0.1:8111 http:users2:127.0.0.1:8112 http:orders1:127.0.0.1:8121 http:orders2:127.0.0.1:8122"
                hint="curl -s -H 'X-Api-Key: k-demo-0001' http://127.0.0.1:8100/api/v1/users/42   (no key: 401; over 10 req/10s: 429)
         per-client counters: echo 'show table api' | socat stdio /tmp/trio-lb-api.sock;  metrics: http://127.0.0.1:8405/metrics" ;;
-  *) echo "usage: $0 [l7-site|mysql-read|redis|static-hash|api-gateway]" >&2; exit 2 ;;
+  https-site)  servers="http:web1:127.0.0.1:8081 http:web2:127.0.0.1:8082"
+               [ -f "$here/certs/www.example.test.pem" ] || "$here/make-cert.sh" "$here/certs"
+               hint="curl -k --resolve www.example.test:8443:127.0.0.1 https://www.example.test:8443/   (http://127.0.0.1:8088/ redirects)" ;;
+  *) echo "usage: $0 [l7-site|mysql-read|redis|static-hash|api-gateway|https-site]" >&2; exit 2 ;;
 esac
 pids=()
 stop() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }

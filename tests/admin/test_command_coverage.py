@@ -76,6 +76,8 @@ COVERAGE: dict[str, tuple[str, str]] = {
     "show table": ("replay", "tests/admin/test_table_commands.py"),
     "clear table": ("replay", "tests/admin/test_table_commands.py"),
     "set table": ("replay", "tests/admin/test_table_commands.py"),
+    # TLS certificates: replies recorded from a live 2.6.12
+    **{f"{verb} ssl cert": ("replay", "tests/admin/test_ssl_commands.py") for verb in ("show", "set", "commit", "abort")},
 }
 TRANSCRIPTS = "".join((GOLDEN / name).read_text(errors="replace")
                       for name in ("admin_interactive_transcripts.txt", "admin_usage_transcripts.txt"))

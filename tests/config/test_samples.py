@@ -73,7 +73,7 @@ def _without_refused(name: str, refused: list[tuple[str, int]]) -> Config:
     lines = _text(name).split("\n")
     for _kw, line in refused:
         lines[line - 1] = "    # " + lines[line - 1].strip()  # keep the numbering
-    return parse("\n".join(lines), name, env={}, unimplemented=True)
+    return parse("\n".join(lines), name, env={}, model_only=True)
 
 
 def _px(config: Config, name: str) -> Proxy:

@@ -12,7 +12,7 @@ TIMEOUTS = "    timeout client 5s\n    timeout server 5s\n    timeout connect 5s
 
 
 def cfg(text: str, env: dict[str, str] | None = None) -> Config:
-    return parse(text, "t.cfg", env=env or {}, unimplemented=True)
+    return parse(text, "t.cfg", env=env or {}, model_only=True)
 
 
 def px(config: Config, name: str) -> Proxy:

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 from trio_lb.config.model import Config
 from trio_lb.config.sections import ParseState
-from trio_lb.config.validate import refuse_unimplemented, validate
+from trio_lb.config.validate import refuse_unimplemented, tls_checks, validate
 from trio_lb.rules.maps import PatternRegistry, building
 
 __all__ = ["Config", "ConfigErrors", "load", "parse"]
@@ -42,14 +42,15 @@ class ConfigErrors(Exception):
 
 
 def parse(text: str, filename: str = "<string>", env: Mapping[str, str] | None = None, *,
-          unimplemented: bool = False) -> Config:
+          model_only: bool = False) -> Config:
     """Parse one configuration text; raise ConfigErrors if HAProxy would refuse it, or if it uses
-    what trio-lb parses but does not implement yet (`unimplemented=True` lets such a config
-    through: only the model tests of later-issue keywords use it, never the daemon or -c)."""
+    what trio-lb parses but does not implement yet. `model_only=True` skips the checks that need
+    the machine (certificate files) and the unimplemented-feature refusals: only tests of the
+    model use it, never the daemon or -c."""
     state = _State(os.environ if env is None else env)
     with building(state.patterns):
         state.feed(text, filename)
-        return _finish(state, unimplemented)
+        return _finish(state, model_only)
 
 
 def load(paths: list[str], env: Mapping[str, str] | None = None) -> Config:
@@ -86,7 +87,7 @@ class _State(ParseState):
             super()._dispatch(file, lineno, words, kwm)
 
 
-def _finish(state: _State, unimplemented: bool = False) -> Config:
+def _finish(state: _State, model_only: bool = False) -> Config:
     diag = state.diag
     if diag.abort:
         raise ConfigErrors(diag.alerts, diag.warnings)
@@ -94,7 +95,8 @@ def _finish(state: _State, unimplemented: bool = False) -> Config:
         raise ConfigErrors(diag.alerts + ["Fatal errors found in configuration."], diag.warnings)
     state.assign_ids()
     validate(state)
-    if not unimplemented and not diag.fatal:
+    if not model_only and not diag.fatal:
+        tls_checks(state)
         refuse_unimplemented(state)
     if diag.fatal:
         raise ConfigErrors(diag.alerts + ["Fatal errors found in configuration."], diag.warnings)

@@ -18,6 +18,7 @@ from trio_lb.config.keywords import proxy_type_str
 from trio_lb.config.keywords.known import SIMPLE_OPTIONS
 from trio_lb.config.keywords.persist import mode_warnings, server_warnings
 from trio_lb.config.keywords.stick import check_references, content_warnings
+from trio_lb.tls import check_tls
 from trio_lb.config.keywords.logging import CLF_HTTP_LOG_FORMAT, HTTP_LOG_FORMAT, HTTPS_LOG_FORMAT, TCP_LOG_FORMAT
 from trio_lb.config.model import Config, Proxy
 
@@ -35,19 +36,14 @@ _MISSING_TIMEOUTS = (
 
 def refuse_unimplemented(state: ParseState) -> None:
     """trio-lb's own last check: settings HAProxy accepts that trio-lb parses but cannot honour
-    yet are refused, never run silently. TLS (issue 7): a `bind ... ssl` would serve clear text
-    on an HTTPS port, a `server ... ssl` would send clear text to a TLS server."""
-    for px in state.config.proxies:
-        if px.disabled:
-            continue
-        for bind in px.binds:
-            if bind.options.get("ssl"):
-                state.diag.alert(f"parsing [{bind.file}:{bind.line}] : 'bind ... ssl' is not supported by trio-lb yet.")
-        for srv in px.servers:
-            for opt in ("ssl", "check-ssl"):
-                if srv.options.get(opt):
-                    state.diag.alert(f"parsing [{srv.file}:{srv.line}] : 'server ... {opt}' is not supported "
-                                     "by trio-lb yet.")
+    yet are refused, never run silently (none at the moment: TLS landed with issue 7)."""
+
+
+def tls_checks(state: ParseState) -> None:
+    """Certificates, CA files, TLS versions and ciphers of every `bind ... ssl` and `server ...
+    ssl`, read now as HAProxy reads them at start-up, with its alerts."""
+    for body in check_tls(state.config):
+        state.diag.alert(body)
 
 
 def validate(state: ParseState) -> None:

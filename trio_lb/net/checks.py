@@ -29,6 +29,10 @@ It follows HAProxy 2.6's tcpcheck.c, whose observable behaviour was checked agai
   the peer to close). Failures carry HAProxy's texts ("TCPCHK did not match content 'x' at step
   2", " at step 2 of tcp-check (expect string 'x')" for a timeout, ...).
 
+TLS (`check-ssl`, or `ssl` on the server): the connection is wrapped once connected and the
+handshake completes under the connect deadline (net/tls.py): a timeout there is L6TOUT, a failed
+handshake L6RSP "SSL handshake failure", and a plain tcp check that got through it is L6OK.
+
 Connections are closed with an RST (SO_LINGER 0), as HAProxy closes its checks (`tcp-check
 connect linger` is not modelled), so the balancer does not pile up TIME_WAIT sockets.
 
@@ -45,7 +49,7 @@ import socket
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Awaitable, Callable, NoReturn
+from typing import Any, Awaitable, Callable, NoReturn
 
 import trio
 
@@ -55,6 +59,7 @@ except ImportError:  # pragma: no cover - the pure-Python build
     import h11
 
 from trio_lb.config.model import CheckSpec, HttpExpect, TcpCheckRule
+from trio_lb.net.tls import TlsCheckSocket
 from trio_lb.state.health import CheckResult, HealthState
 
 BUFSIZE = 16384  # tune.bufsize: how much of a reply a check looks at
@@ -82,6 +87,7 @@ class _Budget:
     connect_timeout: float
     timeout: float
     total: float | None
+    tls: Any = None  # how to connect rather than when: the server's check ServerTLS (check-ssl), or None
 
     def connect_deadline(self, started: float) -> float:
         limit = started + self.connect_timeout
@@ -102,8 +108,10 @@ async def _resolve(host: str, port: int) -> tuple[int, tuple]:
     return family, addr
 
 
-async def _open(host: str, port: int, deadline: float) -> trio.socket.SocketType:
-    """Connected socket, or _IOFailure L4TOUT (deadline) / L4CON (refused, unreachable...)."""
+async def _open(host: str, port: int, deadline: float, tls: Any = None) -> Any:
+    """Connected socket (a TlsCheckSocket with `tls`), or _IOFailure L4TOUT (deadline) / L4CON
+    (refused, unreachable...) / L6TOUT / L6RSP (TLS handshake)."""
+    sock = None
     with trio.move_on_at(deadline):
         family, addr = await _resolve(host, port)
         sock = trio.socket.socket(family, socket.SOCK_STREAM)
@@ -115,11 +123,33 @@ async def _open(host: str, port: int, deadline: float) -> trio.socket.SocketType
         except BaseException:
             sock.close()
             raise
-        return sock
-    raise _IOFailure("L4TOUT")
+        if tls is None:
+            return sock
+    if sock is None or sock.fileno() == -1:
+        raise _IOFailure("L4TOUT")
+    return await _secure(sock, tls, deadline)
 
 
-def _abort(sock: trio.socket.SocketType | None) -> None:
+async def _secure(sock: trio.socket.SocketType, tls: Any, deadline: float) -> TlsCheckSocket:
+    try:
+        tsock = TlsCheckSocket.wrap(sock, tls.context, tls.server_hostname(None))
+    except (OSError, ValueError):
+        sock.close()
+        raise _IOFailure("L6RSP", "SSL handshake failure") from None
+    ok = False
+    try:
+        with trio.move_on_at(deadline):
+            ok = await tsock.handshake()
+            if not ok:
+                raise _IOFailure("L6RSP", "SSL handshake failure")
+            return tsock
+        raise _IOFailure("L6TOUT")
+    finally:
+        if not ok:
+            _abort(tsock)
+
+
+def _abort(sock: trio.socket.SocketType | TlsCheckSocket | None) -> None:
     """Close with an RST, as HAProxy closes its check connections."""
     if sock is None:
         return
@@ -154,11 +184,11 @@ async def _recv(sock: trio.socket.SocketType, size: int, have_data: bool) -> byt
 
 async def _probe_tcp(spec: CheckSpec, host: str, port: int, budget: _Budget) -> _Outcome:
     try:
-        sock = await _open(host, port, budget.connect_deadline(trio.current_time()))
+        sock = await _open(host, port, budget.connect_deadline(trio.current_time()), budget.tls)
     except _IOFailure as failure:
         return failure.status, None, failure.info
     _abort(sock)
-    return "L4OK", None, ""
+    return ("L4OK" if budget.tls is None else "L6OK"), None, ""
 
 
 # --- kind "http" ----------------------------------------------------------------------------
@@ -353,7 +383,7 @@ async def _http_exchange(sock: trio.socket.SocketType, spec: CheckSpec) -> _Outc
 async def _probe_http(spec: CheckSpec, host: str, port: int, budget: _Budget) -> _Outcome:
     started = trio.current_time()
     try:
-        sock = await _open(host, port, budget.connect_deadline(started))
+        sock = await _open(host, port, budget.connect_deadline(started), budget.tls)
     except _IOFailure as failure:
         return failure.status, None, failure.info
     try:
@@ -507,7 +537,8 @@ class _TcpCheck:
         started = trio.current_time()
         self.scope.deadline = self.budget.connect_deadline(started)
         self.connecting = True
-        self.sock = await _open(rule.addr or self.host, rule.port or self.port, self.scope.deadline)
+        self.sock = await _open(rule.addr or self.host, rule.port or self.port, self.scope.deadline,
+                                self.budget.tls)
         self.connecting = False
         self.scope.deadline = self.budget.reply_deadline(started, trio.current_time())
         return PASS
@@ -560,12 +591,13 @@ _PROBES: dict[str, Callable[[CheckSpec, str, int, _Budget], Awaitable[_Outcome]]
 
 
 async def probe(spec: CheckSpec, host: str, port: int, *, timeout: float, connect_timeout: float,
-                total: float | None = None) -> CheckResult:
-    """Run one check of `spec` against host:port; never raises on network errors."""
+                total: float | None = None, tls: Any = None) -> CheckResult:
+    """Run one check of `spec` against host:port; never raises on network errors. `tls`: a
+    trio_lb.tls ServerTLS (check-ssl) to check over TLS."""
     started = trio.current_time()
     try:
         status, code, info = await _PROBES[spec.kind](spec, host, port,
-                                                      _Budget(connect_timeout, timeout, total))
+                                                      _Budget(connect_timeout, timeout, total, tls))
     except OSError as exc:  # e.g. EMFILE creating the socket
         status, code, info = "SOCKERR", None, _strerror(exc)
     return CheckResult(status, code, trio.current_time() - started, info)
@@ -582,7 +614,7 @@ def _spread(interval: float, spread_pct: int) -> float:
 async def check_loop(spec: CheckSpec, target: Callable[[], tuple[str, int]], health: HealthState, *,
                      timeout: float, connect_timeout: float, enabled: Callable[[], bool],
                      on_result: Callable[[CheckResult, str | None], None], first_delay: float = 0.0,
-                     total: float | None = None, spread_pct: int = 0) -> NoReturn:
+                     total: float | None = None, spread_pct: int = 0, tls: Any = None) -> NoReturn:
     """Check forever: probe `target()` (host, port), feed `health`, report, sleep
     `health.next_interval()`."""
     await trio.sleep(first_delay)
@@ -592,7 +624,7 @@ async def check_loop(spec: CheckSpec, target: Callable[[], tuple[str, int]], hea
             continue
         host, port = target()
         result = await probe(spec, host, port, timeout=timeout, connect_timeout=connect_timeout,
-                             total=total)
+                             total=total, tls=tls)
         transition = health.on_result(result)
         on_result(result, transition)
         await trio.sleep(_spread(health.next_interval(), spread_pct))

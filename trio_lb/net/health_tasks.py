@@ -50,10 +50,11 @@ class Checks:
     """The running check tasks, one per checked server; `add server` / `del server` start and
     stop them while the daemon runs."""
 
-    def __init__(self, nursery: trio.Nursery, emit: Emit, spread: int) -> None:
+    def __init__(self, nursery: trio.Nursery, emit: Emit, spread: int, tls: dict | None = None) -> None:
         self.nursery = nursery
         self.emit = emit
         self.spread = spread
+        self.tls = tls if tls is not None else {}  # (backend, server) -> ServerTLS of check-ssl checks
         self.scopes: dict[ServerState, trio.CancelScope] = {}
 
     def start(self, backend: BackendState, server: ServerState, index: int = 0, count: int = 1) -> None:
@@ -63,7 +64,8 @@ class Checks:
 
         async def run() -> None:
             with scope:
-                await _one(backend, server, self.emit, index, count, self.spread)
+                await _one(backend, server, self.emit, index, count, self.spread,
+                           self.tls.get((backend.name, server.name)))
 
         self.nursery.start_soon(run)
 
@@ -78,7 +80,8 @@ async def run_checks(runtime: Runtime, emit: Emit, *, task_status: Any = trio.TA
     async with trio.open_nursery() as nursery:
         nursery.start_soon(ramp_slowstart, runtime)
         spread = int(runtime.config.global_.settings.get("spread-checks", 0) or 0)
-        checks = Checks(nursery, emit, spread)
+        tls_runtime = getattr(runtime, "tls", None)
+        checks = Checks(nursery, emit, spread, tls_runtime.checks if tls_runtime is not None else None)
         for backend in runtime.backends.values():
             checked = [s for s in backend.servers if s.health is not None]
             for i, server in enumerate(checked):
@@ -109,7 +112,8 @@ async def ramp_slowstart(runtime: Runtime) -> None:
                         ramping.discard(server)
 
 
-async def _one(backend: BackendState, server: ServerState, emit: Emit, index: int, count: int, spread: int) -> None:
+async def _one(backend: BackendState, server: ServerState, emit: Emit, index: int, count: int, spread: int,
+               tls: Any = None) -> None:
     spec = server.spec
     t = backend.spec.timeouts
     connect_timeout, timeout, total = check_timeouts(spec.inter, t.connect, t.check)
@@ -126,5 +130,5 @@ async def _one(backend: BackendState, server: ServerState, emit: Emit, index: in
     await check_loop(backend.spec.check, target, server.health, timeout=timeout,
                      connect_timeout=connect_timeout, enabled=lambda: server.checks_enabled,
                      on_result=on_result, first_delay=first_delay, total=total,
-                     spread_pct=spread)
+                     spread_pct=spread, tls=tls)
 

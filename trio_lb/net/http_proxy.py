@@ -40,7 +40,8 @@ from trio_lb.errors import ConnectError, NoServerAvailable
 from trio_lb.http.errorpages import REASONS, error_response
 from trio_lb.http.forwarding import SMUGGLING, UPGRADE, HttpPolicy, scan
 from trio_lb.net import sockio
-from trio_lb.net.relay import RelayStats, relay
+from trio_lb.net.relay import RelayStats
+from trio_lb.net.tls import relay_socks
 from trio_lb.net.streams import ProxyStream
 from trio_lb.net.upstream import QueueTimeout, ServerConn, acquire, give_back, open_conn
 from trio_lb.rules.context import HttpMessage
@@ -82,6 +83,9 @@ class HttpSession(ProxyStream):
         self.peer = peer
         self.local = local
         self.fe = fe  # net.frontend.FrontendCtx
+        self._recv, self._send = sockio.io_for(sock)  # plain or TLS, chosen once
+        tls_runtime = getattr(fe.runtime, "tls", None)
+        self.server_tls = tls_runtime.servers if tls_runtime is not None else None  # (backend, server) -> ServerTLS
         self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=fe.bufsize)
         self.bytes_in = 0
         self.bytes_out = 0
@@ -128,7 +132,7 @@ class HttpSession(ProxyStream):
 
     async def _client_data(self, timeout: float | None, where: str, deadline: float = _INF,
                            idle: bool = False) -> None:
-        data = await sockio.recv_within(self.sock, self.watch, timeout, deadline, idle, wait_first=idle)
+        data = await self._recv(self.sock, self.watch, timeout, deadline, idle, wait_first=idle)
         if data is None:
             raise _Timeout(where)
         if self.head_rx is not None:
@@ -139,7 +143,7 @@ class HttpSession(ProxyStream):
     async def _to_client(self, data: bytes) -> None:
         if data:
             self.bytes_out += len(data)
-            if not await sockio.send_within(self.sock, self.watch, data, self.fe.timeouts.client):
+            if not await self._send(self.sock, self.watch, data, self.fe.timeouts.client):
                 raise _Timeout("client")
 
     async def _read_request(self) -> Any:
@@ -200,7 +204,8 @@ class HttpSession(ProxyStream):
         view = RequestView(self.peer[0], self.peer[1], self.local[0], self.local[1],
                            method=request.method.decode("ascii"), target=request.target.decode("latin-1"),
                            headers=headers, version=request.http_version.decode("ascii"),
-                           req_len=self.bytes_in - self.txn_in0)
+                           req_len=self.bytes_in - self.txn_in0, ssl=self.tls is not None)
+        view.tls = self.tls
         fe = self.fe
         txn.view = view
         if fe.spec.monitor_uri:
@@ -353,7 +358,7 @@ class HttpSession(ProxyStream):
         out = h11.Request(method=request.method, target=request.target, headers=headers, _parsed=True)
         for _ in range(2):  # a second try only when a reused idle connection turned out dead
             try:
-                sconn = await open_conn(backend, view, attempt)
+                sconn = await open_conn(backend, view, attempt, tls=self.server_tls)
             except ConnectError:
                 return await self._local_error(txn, 503, "SC", request_read=False)
             txn.server_conn = sconn
@@ -451,7 +456,7 @@ class HttpSession(ProxyStream):
 
     async def _to_server(self, sconn: ServerConn, data: bytes) -> None:
         try:
-            if await sockio.send_within(sconn.sock, self.watch, data, self.server_timeout):
+            if await sconn.send(sconn.sock, self.watch, data, self.server_timeout):
                 return
         except sockio.PeerClosed:
             raise _ServerFailed() from None
@@ -521,7 +526,7 @@ class HttpSession(ProxyStream):
         return _ServerFailed()
 
     async def _server_data(self, sconn: ServerConn, wait_first: bool = False) -> None:
-        data = await sockio.recv_within(sconn.sock, self.watch, self.server_timeout, wait_first=wait_first)
+        data = await sconn.recv(sconn.sock, self.watch, self.server_timeout, wait_first=wait_first)
         if data is None:
             raise _Timeout("server")
         if self.server_rx is not None:
@@ -603,8 +608,8 @@ class HttpSession(ProxyStream):
         stats = RelayStats()
         txn.server_conn = None
         try:
-            txn.termination = await relay(sockio.as_trio(self.sock), sockio.as_trio(sconn.sock), idle_timeout=idle, stats=stats,
-                                          client_prefix=client_extra, server_prefix=server_extra)
+            txn.termination = await relay_socks(self.sock, sconn.sock, idle_timeout=idle, stats=stats,
+                                                client_prefix=client_extra, server_prefix=server_extra)
         finally:
             sockio.close(sconn.sock)
         self.bytes_in += stats.bytes_in

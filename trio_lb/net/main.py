@@ -21,7 +21,7 @@ import trio
 
 from trio_lb.config.model import Config
 from trio_lb.admin.registry import default_registry
-from trio_lb.net import sockio
+from trio_lb.net import sockio, tls
 from trio_lb.net.admin_ctx import AdminContext
 from trio_lb.net.admin_server import serve_admin
 from trio_lb.net.frontend import FrontendCtx
@@ -109,7 +109,9 @@ async def _serve(config: Config, bound: list, runtime: Runtime, plog: ProcessLog
                 runtime.frontends[proxy.name].listeners.append(sock)
                 running.addresses.setdefault(proxy.name, []).append(sock.getsockname())
                 gate = Gate(runtime, ctx.state)
-                on_conn = _session_runner(handlers[proxy.mode], ctx, gate, sock.getsockname())
+                bind_tls = _bind_tls(runtime, bind)
+                name = bind.name or str(proxy.binds.index(bind) + 1)  # HAProxy: the bind's name, else its luid
+                on_conn = _session_runner(handlers[proxy.mode], ctx, gate, sock.getsockname(), bind_tls, name)
                 services.start_soon(accept_loop, sock, sessions, gate, on_conn)
             admin.checks = await services.start(run_checks, runtime, plog.emit)
             running.admin = await _start_admin(services, config, admin)
@@ -144,16 +146,34 @@ async def _start_admin(services: trio.Nursery, config: Config, ctx: AdminContext
     return bound
 
 
-def _session_runner(session_cls: type, ctx: FrontendCtx, gate: Gate, local: tuple) -> Any:
+def _bind_tls(runtime: Runtime, bind: Any) -> Any:
+    """The BindTLS of a `bind ... ssl` (trio_lb.tls, built with the runtime), else None."""
+    if not bind.options.get("ssl"):
+        return None
+    tls_runtime = getattr(runtime, "tls", None)
+    if tls_runtime is None or id(bind) not in tls_runtime.binds:
+        raise BindError(f"bind {bind.host}:{bind.port} has 'ssl' but no TLS context was built")
+    return tls_runtime.binds[id(bind)]
+
+
+def _session_runner(session_cls: type, ctx: FrontendCtx, gate: Gate, local: tuple, bind_tls: Any = None,
+                    bind_name: str = "") -> Any:
     local2 = (local[0], local[1]) if len(local) >= 2 else (str(local), 0)
 
     async def on_conn(conn: socket.socket, peer: Any) -> None:
         peer2 = (peer[0], peer[1]) if isinstance(peer, tuple) else ("unix", 0)
+        sock = conn
         try:
-            await run_session(session_cls, conn, peer2, local2, ctx)
+            if bind_tls is not None:
+                try:
+                    sock = tls.wrap_server(conn, bind_tls.context)  # owns the fd from now on
+                except (OSError, ValueError):
+                    return
+            await run_session(session_cls, sock, peer2, local2, ctx, bind_tls, bind_name)
         except Exception:  # a bug in one session must never take the daemon down
             log.exception("session from %s:%s failed", *peer2)
         finally:
+            sockio.close(sock)
             sockio.close(conn)
             gate.leave()
 

@@ -9,12 +9,20 @@ at once is not a checkpoint; callers yield when a request was already buffered s
 Timeouts: a wait arms the session's Watch (net/watchdog.py), which wakes it with
 notify_closing when it expires; connect() alone uses a cancel scope. Errors are translated here, once: a peer that goes away
 shows up as `PeerClosed` whatever errno the kernel chose.
+
+TLS: an `ssl.SSLSocket` in non-blocking mode goes through the same try-then-wait loop, with the
+`tls_*` variants below: OpenSSL says what it waits for (SSLWantReadError / SSLWantWriteError,
+either on a read or a write: a renegotiation or a TLS 1.3 ticket), bytes it already decrypted
+(`pending()`) are read without waiting on the fd, and a close_notify or a ragged EOF read as b"".
+A connection picks its pair once (`io_for`), so the plain path carries no TLS test at all.
 """
 
 from __future__ import annotations
 
 import errno
 import socket
+import ssl
+from typing import Any, Callable
 
 import trio
 
@@ -113,6 +121,114 @@ def is_idle_alive(sock: socket.socket) -> bool:
         return False
 
 
+# --- TLS (ssl.SSLSocket, non-blocking) ------------------------------------------------------
+
+_WANT_READ = ssl.SSLWantReadError
+_WANT_WRITE = ssl.SSLWantWriteError
+_SSL_ERROR = ssl.SSLError
+
+
+async def tls_recv_within(sock: ssl.SSLSocket, watch: Watch, timeout: float | None,
+                          deadline: float = _INF, idle: bool = False, wait_first: bool = False) -> bytes | None:
+    """recv_within for an SSLSocket: same contract (None on timeout, b"" when the peer closed,
+    a TLS alert or a reset included)."""
+    wait = _wait_readable
+    if not wait_first or sock.pending():
+        try:
+            return sock.recv(RECV_SIZE)
+        except _WANT_READ:
+            pass
+        except _WANT_WRITE:
+            wait = _wait_writable
+        except (_SSL_ERROR, *_RESET):
+            return b""
+    watch.arm(sock, timeout, deadline, idle)
+    try:
+        while True:
+            await wait(sock)
+            try:
+                return sock.recv(RECV_SIZE)
+            except _WANT_READ:
+                wait = _wait_readable
+            except _WANT_WRITE:
+                wait = _wait_writable
+            except (_SSL_ERROR, *_RESET):
+                return b""
+    except trio.ClosedResourceError:
+        if watch.fired:
+            return None
+        raise
+    finally:
+        watch.disarm()
+
+
+async def tls_send_within(sock: ssl.SSLSocket, watch: Watch, data: bytes, timeout: float | None) -> bool:
+    """send_within for an SSLSocket. After a WANT_* the same bytes are offered again, as
+    OpenSSL requires (the buffer may move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)."""
+    view = memoryview(data)
+    armed = False
+    try:
+        while True:
+            try:
+                view = view[sock.send(view):]
+                if not view:
+                    return True
+                wait = _wait_writable
+            except _WANT_WRITE:
+                wait = _wait_writable
+            except _WANT_READ:
+                wait = _wait_readable
+            except OSError as exc:  # SSLError included: a broken TLS session is a gone peer
+                raise PeerClosed from exc
+            watch.arm(sock, timeout)
+            armed = True
+            await wait(sock)
+    except trio.ClosedResourceError:
+        if watch.fired:
+            return False
+        raise
+    finally:
+        if armed:
+            watch.disarm()
+
+
+def tls_is_idle_alive(sock: ssl.SSLSocket) -> bool:
+    """is_idle_alive without MSG_PEEK (meaningless through TLS): read what OpenSSL can. A
+    post-handshake message (a TLS 1.3 session ticket) is consumed and the connection stays
+    usable; application data, a close_notify, an alert or a FIN mean it is not."""
+    if sock.pending():
+        return False
+    try:
+        sock.recv(RECV_SIZE)
+        return False  # b"" (closed) or unsolicited data
+    except _WANT_READ:
+        pass
+    except OSError:
+        return False
+    try:  # nothing decrypted: a FIN (b"") or half a record still show on the raw socket
+        socket.socket.recv(sock, 1, socket.MSG_PEEK)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+RecvFn = Callable[..., Any]
+SendFn = Callable[..., Any]
+
+
+def io_for(sock: socket.socket) -> tuple[RecvFn, SendFn]:
+    """The (recv_within, send_within) pair for this connection: chosen once, at its start."""
+    if isinstance(sock, ssl.SSLSocket):
+        return tls_recv_within, tls_send_within
+    return recv_within, send_within
+
+
+def idle_alive(sock: socket.socket) -> bool:
+    return tls_is_idle_alive(sock) if isinstance(sock, ssl.SSLSocket) else is_idle_alive(sock)
+
+
 def new_socket(family: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setblocking(False)
@@ -152,8 +268,16 @@ async def _connect(sock: socket.socket, addr: tuple[str, int]) -> None:
 
 
 def close(sock: socket.socket | None) -> None:
-    """Close a socket that other tasks may be waiting on (they get ClosedResourceError)."""
+    """Close a socket that other tasks may be waiting on (they get ClosedResourceError). A TLS
+    socket first sends its close_notify, as HAProxy does (best effort: never waits)."""
     if sock is not None and sock.fileno() != -1:
+        if type(sock) is ssl.SSLSocket:
+            try:
+                sock.unwrap()
+            except (ssl.SSLError, OSError, ValueError):
+                pass  # sent, or the peer is gone: either way nothing to wait for
+            if sock.fileno() == -1:
+                return
         trio.lowlevel.notify_closing(sock)
         try:
             sock.close()

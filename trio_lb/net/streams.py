@@ -5,6 +5,11 @@ runs it inside its own cancel scope (one per connection, not per wait: cheap), a
 when it ends. `kill()` (`shutdown session`, `shutdown sessions server`) cancels that scope: the
 session's `finally` blocks release its server slot and close its sockets, and the transaction
 in flight, if any, is logged here with a `K` termination state as HAProxy logs it.
+
+TLS (`bind ... ssl`): the accept loop hands over an SSLSocket not yet handshaken; the handshake
+runs here, after the `tcp-request connection` rules (as in HAProxy) and before the session,
+within the frontend's `timeout http-request` (mode http) or `timeout client`. A failure closes
+that connection only, and is logged as HAProxy logs an embryonic session's error.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 
 import trio
 
-from trio_lb.net import sockio
+from trio_lb.net import sockio, tls
 from trio_lb.rules.actions import run_rules
 from trio_lb.rules.context import RuleContext
 from trio_lb.rules.sample import RequestView
@@ -29,7 +34,7 @@ class ProxyStream:
     """What HttpSession and TcpSession share as streams; they set sock, peer, local, fe,
     bytes_in, bytes_out, and `txn` while a transaction is in flight."""
 
-    __slots__ = ("scope", "killed", "born", "txn", "epoch", "uid", "tracker")
+    __slots__ = ("scope", "killed", "born", "txn", "epoch", "uid", "tracker", "tls")
     tcp = False
 
     def init_stream(self) -> None:
@@ -40,6 +45,7 @@ class ProxyStream:
         self.epoch = 0
         self.uid = 0
         self.tracker: Tracker | None = None  # the connection's stick counters (tcp-request connection)
+        self.tls: Any = None  # the client connection's TlsInfo (trio_lb.tls) once handshaken, None in clear
 
     def admit(self) -> bool:
         """`tcp-request connection` rules, right after accept: False when one rejects the
@@ -122,14 +128,16 @@ def kill_phase(txn: Any, tcp: bool) -> str:
 
 
 async def run_session(cls: type, conn: socket.socket, peer: tuple[str, int], local: tuple[str, int],
-                      fe: Any) -> None:
+                      fe: Any, bind_tls: Any = None, bind_name: str = "") -> None:
+    """Run one client connection; with `bind_tls` (a trio_lb.tls BindTLS) `conn` is an SSLSocket
+    whose handshake is done here first."""
     session = cls(conn, peer, local, fe)
     session.born = trio.current_time()
     streams = fe.runtime.streams
     streams.add(session)
     try:
         with trio.CancelScope() as session.scope:
-            if session.admit():
+            if session.admit() and (bind_tls is None or await _start_tls(session, bind_tls, bind_name)):
                 await session.run()
     finally:
         streams.remove(session)
@@ -138,6 +146,33 @@ async def run_session(cls: type, conn: socket.socket, peer: tuple[str, int], loc
         txn = session.txn
         if session.killed and txn is not None:
             _end_killed(session, txn)
+
+
+async def _start_tls(session: Any, bind_tls: Any, bind_name: str) -> bool:
+    """The client's TLS handshake; False (connection to close) when it fails or times out."""
+    fe = session.fe
+    t = fe.timeouts
+    timeout = t.http_request if fe.spec.mode == "http" else t.client
+    watch = fe.watchdog.watch()
+    with watch:
+        ok = await tls.handshake(session.sock, watch, timeout)
+    if ok:
+        session.tls = bind_tls.info(session.sock)
+        return True
+    _log_tls_failure(session, "SSL handshake timeout" if watch.fired else "SSL handshake failure", bind_name)
+    return False
+
+
+def _log_tls_failure(session: Any, reason: str, bind_name: str) -> None:
+    fe = session.fe
+    logger = fe.logger
+    if logger is None:
+        return
+    if fe.spec.dontlognull and reason == "SSL handshake timeout":
+        return  # with dontlognull HAProxy logs no embryonic session that timed out
+    accepted = time.time() - (trio.current_time() - session.born)
+    logger.logger.log(tls.failure_log_line(session.peer, accepted, fe.spec.name, bind_name, reason),
+                      level="info", now=time.time())
 
 
 def _end_killed(session: Any, txn: Any) -> None:

@@ -1,7 +1,8 @@
 """mode tcp: pick a server, connect (retries, redispatch), then relay bytes both ways.
 
 The relay (net/relay.py) splices socket to socket when both ends are plain TCP, so the payload
-never enters Python. Inactivity: `timeout tunnel` if set, else the first of `timeout client`
+never enters Python. With `bind ... ssl` (or a server with `ssl`) that end is TLS: the clear
+bytes are relayed through trio streams instead (net/tls.py relay_socks). Inactivity: `timeout tunnel` if set, else the first of `timeout client`
 and `timeout server` to expire.
 """
 
@@ -15,8 +16,9 @@ import trio
 from trio_lb.config.keywords.stick import stick_store
 from trio_lb.errors import ConnectError, NoServerAvailable
 from trio_lb.net import sockio
-from trio_lb.net.relay import RelayStats, relay
+from trio_lb.net.relay import RelayStats
 from trio_lb.net.streams import ProxyStream
+from trio_lb.net.tls import relay_socks
 from trio_lb.net.upstream import QueueTimeout, acquire, open_conn
 from trio_lb.rules.sample import RequestView
 
@@ -39,7 +41,8 @@ class TcpSession(ProxyStream):
         fe = self.fe
         self.txn = txn = fe.new_txn(self)
         txn.attempt.dst_port = self.local[1]
-        view = RequestView(self.peer[0], self.peer[1], self.local[0], self.local[1])
+        view = RequestView(self.peer[0], self.peer[1], self.local[0], self.local[1], ssl=self.tls is not None)
+        view.tls = self.tls
         pipeline = fe.pipeline
         rejected = False
         if pipeline.active:  # tcp-request content rules, stick tables (see rules/stream.py)
@@ -79,15 +82,17 @@ class TcpSession(ProxyStream):
 
     async def _relay(self, txn: Any, backend: Any, view: RequestView) -> None:
         try:
-            sconn = await open_conn(backend, view, txn.attempt, http=False)
+            tls_runtime = getattr(self.fe.runtime, "tls", None)
+            sconn = await open_conn(backend, view, txn.attempt, http=False,
+                                    tls=tls_runtime.servers if tls_runtime is not None else None)
         except ConnectError:
             txn.termination = "SC"
             return
         stats = RelayStats()
         txn.server_conn = sconn
         try:
-            txn.termination = await relay(sockio.as_trio(self.sock), sockio.as_trio(sconn.sock),
-                                          idle_timeout=self.fe.tunnel_timeout(backend), stats=stats)
+            txn.termination = await relay_socks(self.sock, sconn.sock, idle_timeout=self.fe.tunnel_timeout(backend),
+                                                stats=stats)
         finally:
             txn.server_conn = None
             sockio.close(sconn.sock)

@@ -11,6 +11,12 @@ Theory of operation
 3. The caller gives the slot back with `backend.release(server, now)` when the request is over,
    and the connection with `give_back()` (pooled when reusable) or `sockio.close()`.
 
+TLS toward servers (`server ... ssl`): `open_conn(..., tls=...)` wraps the new connection and
+completes the handshake within what is left of `timeout connect` (a failed handshake counts as a
+failed connect: econ, retries). The SNI comes from the server's `sni` expression evaluated on the
+request; a pooled TLS connection is only reused for a request with the same SNI, and is probed
+through OpenSSL (not MSG_PEEK) when it has been idle a while.
+
 Counters touched here: econ, wretr, wredis (server and backend).
 """
 
@@ -18,11 +24,12 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import trio
 
 from trio_lb.errors import ConnectError, NoServerAvailable
-from trio_lb.net import sockio
+from trio_lb.net import sockio, tls as net_tls
 from trio_lb.state.proxies import BackendState
 from trio_lb.state.queue import Waiter
 from trio_lb.state.servers import ServerState
@@ -46,6 +53,9 @@ class ServerConn:
     server: ServerState
     reused: bool = False
     idle_since: float = 0.0
+    recv: Callable[..., Any] = sockio.recv_within  # sockio.tls_recv_within on a TLS connection
+    send: Callable[..., Any] = sockio.send_within
+    sni: str | None = None  # the SNI a TLS connection was opened with (pool reuse must match)
 
 
 @dataclass(slots=True)
@@ -111,11 +121,29 @@ def _abandon(backend: BackendState, waiter: Waiter) -> None:
 FRESH_IDLE = 1.0
 
 
-def take_idle(server: ServerState, now: float) -> ServerConn | None:
+def take_idle(server: ServerState, now: float, sni: str | None = None) -> ServerConn | None:
     idle = server.idle
     while idle:
-        conn = idle.pop()
-        if now - conn.idle_since < FRESH_IDLE or sockio.is_idle_alive(conn.sock):
+        conn = idle[-1]
+        if conn.sni != sni:  # TLS to another name: keep it for a request that wants that one
+            return _take_idle_sni(server, now, sni)
+        idle.pop()
+        if now - conn.idle_since < FRESH_IDLE or sockio.idle_alive(conn.sock):
+            conn.reused = True
+            return conn
+        sockio.close(conn.sock)
+    return None
+
+
+def _take_idle_sni(server: ServerState, now: float, sni: str | None) -> ServerConn | None:
+    """take_idle's slow path: the most recently pooled connection with this SNI."""
+    idle = server.idle
+    for i in range(len(idle) - 1, -1, -1):
+        conn = idle[i]
+        if conn.sni != sni:
+            continue
+        del idle[i]
+        if now - conn.idle_since < FRESH_IDLE or sockio.idle_alive(conn.sock):
             conn.reused = True
             return conn
         sockio.close(conn.sock)
@@ -142,14 +170,18 @@ def drop_idle(server: ServerState) -> None:
         sockio.close(server.idle.pop().sock)
 
 
-async def open_conn(backend: BackendState, req: object, attempt: Attempt, *, http: bool = True) -> ServerConn:
+async def open_conn(backend: BackendState, req: object, attempt: Attempt, *, http: bool = True,
+                    tls: dict[tuple[str, str], Any] | None = None) -> ServerConn:
     """A connection to attempt.server, following retries/redispatch. The slot may move to another
-    server on redispatch (attempt.server is updated). Raises ConnectError after the last try."""
+    server on redispatch (attempt.server is updated). Raises ConnectError after the last try.
+    `tls`: the runtime's (backend, server) -> ServerTLS map (trio_lb.tls) for servers with `ssl`."""
     spec = backend.spec
     server = attempt.server
     assert server is not None
+    stls = tls.get((backend.name, server.name)) if tls else None
+    sni = stls.server_hostname(req) if stls is not None else None
     if http:
-        conn = take_idle(server, attempt.start)
+        conn = take_idle(server, attempt.start, sni)
         if conn is not None:
             attempt.connect_ms = 0
             return conn
@@ -159,6 +191,9 @@ async def open_conn(backend: BackendState, req: object, attempt: Attempt, *, htt
     while True:
         try:
             sock = await sockio.connect(server.host, _port(server, attempt), timeout)
+            if stls is not None:
+                left = None if timeout is None else max(0.0, timeout - (trio.current_time() - t0))
+                sock = await _secure(sock, stls, sni, left, server)
         except ConnectError:
             _count_failure(backend, server)
             if attempt.retries >= tries:
@@ -169,10 +204,34 @@ async def open_conn(backend: BackendState, req: object, attempt: Attempt, *, htt
             await trio.sleep(min(1.0, timeout if timeout is not None else 1.0))
             if attempt.retries == tries and spec.redispatch:
                 server = _redispatch(backend, req, server, attempt)
+                stls = tls.get((backend.name, server.name)) if tls else None
+                sni = stls.server_hostname(req) if stls is not None else None
             continue
         attempt.connect_ms = int((trio.current_time() - t0) * 1000)
         server.counters.connect += 1
-        return ServerConn(sock, h11.Connection(h11.CLIENT) if http else None, server)
+        conn = ServerConn(sock, h11.Connection(h11.CLIENT) if http else None, server)
+        if stls is not None:
+            conn.recv, conn.send, conn.sni = sockio.tls_recv_within, sockio.tls_send_within, sni
+        return conn
+
+
+async def _secure(sock: socket.socket, stls: Any, sni: str | None, timeout: float | None,
+                  server: ServerState) -> socket.socket:
+    """TLS on a fresh server connection; ConnectError (closing it) when the handshake fails."""
+    try:
+        tsock = net_tls.wrap_client(sock, stls.context, sni)
+    except (OSError, ValueError) as exc:
+        sockio.close(sock)
+        raise ConnectError(f"{server.host}:{server.port}: {exc}") from None
+    try:
+        ok = await net_tls.handshake(tsock, None, timeout)
+    except BaseException:
+        sockio.close(tsock)
+        raise
+    if not ok:
+        sockio.close(tsock)
+        raise ConnectError(f"{server.host}:{server.port}: SSL handshake failure")
+    return tsock
 
 
 def _count_failure(backend: BackendState, server: ServerState) -> None:

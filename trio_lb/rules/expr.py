@@ -205,6 +205,14 @@ def _f_date(view: RequestView, args: tuple) -> list | None:
     return [int(wall) + (args[0] if args else 0)]
 
 
+def _f_str(view: RequestView, args: tuple) -> list | None:
+    return [args[0]]
+
+
+def _f_int(view: RequestView, args: tuple) -> list | None:
+    return [args[0]]
+
+
 def _val_var(args: tuple) -> str | None:
     return check_var_name(args[0]) if args else None
 
@@ -226,6 +234,8 @@ for _d in (
     FetchDef("fe_name", T_STR, _f_fe_name),
     FetchDef("be_name", T_STR, _f_be_name),
     FetchDef("date", T_SINT, _f_date, ("sint",)),
+    FetchDef("str", T_STR, _f_str, ("str",), 1),  # a constant, e.g. `server ... sni str(api.internal)`
+    FetchDef("int", T_SINT, _f_int, ("sint",), 1),
 ):
     FETCHES.setdefault(_d.name, _d)
 

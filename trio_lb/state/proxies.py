@@ -20,6 +20,7 @@ from trio_lb.state.counters import Counters
 from trio_lb.state.health import HealthState
 from trio_lb.state.servers import MAINT, ServerState
 from trio_lb.state.sticktables import build_tables
+from trio_lb.tls import build_tls
 from trio_lb.state.streams import Streams
 
 
@@ -189,6 +190,7 @@ class Runtime:
         self.streams = Streams()  # live streams, for `show sess` / `shutdown session`
         self.error_log = ErrorLog(maxhdr=g.tune_maxhdr)  # `show errors`
         self.tables = build_tables(config)  # stick tables, by proxy name
+        self.tls = build_tls(config)  # TLS contexts of binds and servers, and the certificate store
         # runtime limits (`set maxconn global`, `set rate-limit ... global`); 0 = no rate limit
         self.hard_maxconn = self.maxconn
         self.rate_limit_conns = int(g.settings.get("maxconnrate", 0) or 0)
