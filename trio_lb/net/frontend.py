@@ -19,6 +19,7 @@ from trio_lb.http.stats_page import StatsApplet
 from trio_lb.net.admin_ctx import AdminContext
 from trio_lb.net.upstream import Attempt, ServerConn
 from trio_lb.rules.sample import RequestView
+from trio_lb.config.keywords.tcp_rules import inspect_delay
 from trio_lb.rules.stream import Pipeline
 from trio_lb.state.proxies import BackendState, FrontendState, Runtime
 from trio_lb.state.routing import Router
@@ -92,6 +93,8 @@ class FrontendCtx:
         # answered before routing: monitor-uri, then `http-request use-service` (HAProxy's order)
         self.services = {name: factory() for name, factory in SERVICES.items()}  # use-service
         self.pipeline = Pipeline(proxy, runtime)
+        # `tcp-request inspect-delay` with content rules: how long a TCP session waits for data
+        self.inspect_delay = (inspect_delay(proxy) or 0.0) if proxy.tcp_request_content_rules else 0.0
 
     def monitor_reply(self, view: RequestView) -> tuple[int, list, bytes] | None:
         """The monitor URI's answer, before any rule (as HAProxy intercepts it)."""

@@ -21,6 +21,7 @@ from trio_lb.net.streams import ProxyStream
 from trio_lb.net.tls import relay_socks
 from trio_lb.net.upstream import QueueTimeout, acquire, open_conn
 from trio_lb.rules.sample import RequestView
+from trio_lb.tls.contexts import TlsInfo
 
 
 class TcpSession(ProxyStream):
@@ -43,6 +44,10 @@ class TcpSession(ProxyStream):
         txn.attempt.dst_port = self.local[1]
         view = RequestView(self.peer[0], self.peer[1], self.local[0], self.local[1], ssl=self.tls is not None)
         view.tls = self.tls
+        if self.tls is None and fe.inspect_delay:
+            # `tcp-request inspect-delay`: wait for the client's first bytes (a TLS ClientHello for
+            # req.ssl_sni routing) before the content rules, at most that long
+            view.tls = TlsInfo(hello=await self._peek_first_bytes(fe.inspect_delay))
         pipeline = fe.pipeline
         rejected = False
         if pipeline.active:  # tcp-request content rules, stick tables (see rules/stream.py)
@@ -59,6 +64,25 @@ class TcpSession(ProxyStream):
         finally:
             sockio.close(self.sock)
             fe.finish(txn, self)
+
+    async def _peek_first_bytes(self, delay: float) -> bytes:
+        """What the client sent so far, left in the socket for the relay: until a whole TLS
+        record is in (or the bytes are not TLS), the client stops sending, or `delay` runs out."""
+        sock = self.sock
+        data = b""
+        with trio.move_on_after(delay):
+            while not _record_complete(data):
+                await trio.lowlevel.wait_readable(sock)
+                try:
+                    peeked = sock.recv(16384, socket.MSG_PEEK)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    break
+                if len(peeked) == len(data):  # readable but nothing new: the client closed its side
+                    break
+                data = peeked
+        return data
 
     async def _to_backend(self, txn: Any, backend: Any, view: RequestView) -> None:
         timeouts = backend.spec.timeouts
@@ -100,3 +124,10 @@ class TcpSession(ProxyStream):
             self.bytes_out += stats.bytes_out
 
 
+def _record_complete(data: bytes) -> bool:
+    """Whether the first TLS record is all in, or the bytes cannot be TLS (nothing to wait for)."""
+    if not data:
+        return False
+    if data[0] != 0x16:
+        return True
+    return len(data) >= 5 and len(data) >= 5 + int.from_bytes(data[3:5], "big")
