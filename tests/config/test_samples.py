@@ -31,7 +31,7 @@ def _later(kw: str, name: str, line: int) -> str:
 
 
 PROD_REFUSED = [
-    ("balance url_param ... check_post", 115), ("balance rdp-cookie", 151), ("option ssl-hello-chk", 152),
+    ("balance url_param ... check_post", 115), ("balance rdp-cookie", 151),
 ]
 _AFTER_REDIRECT = "a 'http-request' rule placed after a 'redirect' rule will still be processed before."
 _AFTER_HTTP = "a 'tcp-request' rule placed after an 'http-request' rule will still be processed before."
@@ -145,6 +145,7 @@ def test_prod_like_model() -> None:
         TcpCheckRule("send-binary", data=b"\n\x0b"), TcpCheckRule("expect", data=b"+PONG", match="string"),
         TcpCheckRule("expect", data=b"\n\x0b", match="binary")]
     assert db.forwardfor is None  # HTTP only: dropped with a warning
+    assert _px(config, "tls_pass").check.kind == "ssl-hello"
     stats = _px(config, "stats")
     assert stats.stats["uri"] == "/haproxy?stats" and stats.stats["realm"] == "Haproxy Statistics"
     assert stats.stats["auth"] == ["admin:secret"] and len(stats.stats["admin"]) == 1

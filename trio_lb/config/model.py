@@ -127,9 +127,10 @@ class TcpCheckRule:
 
 @dataclass
 class CheckSpec:
-    """How a backend checks its servers. kind "tcp" is a plain connect."""
+    """How a backend checks its servers. kind "tcp" is a plain connect; "ssl-hello" is
+    `option ssl-hello-chk` (an SSLv3 ClientHello, any TLS record back is success)."""
 
-    kind: Literal["tcp", "http", "tcp-check"] = "tcp"
+    kind: Literal["tcp", "http", "tcp-check", "ssl-hello"] = "tcp"
     method: str = "OPTIONS"
     uri: str = "/"
     version: str = "HTTP/1.0"

@@ -1,4 +1,4 @@
-"""Health-check probes (tcp, http, tcp-check) and the per-server check loop.
+"""Health-check probes (tcp, http, tcp-check, ssl-hello) and the per-server check loop.
 
 Theory of operation
 -------------------
@@ -28,6 +28,14 @@ It follows HAProxy 2.6's tcpcheck.c, whose observable behaviour was checked agai
   the peer closed or the buffer is full; until then the check waits (so a negated expect needs
   the peer to close). Failures carry HAProxy's texts ("TCPCHK did not match content 'x' at step
   2", " at step 2 of tcp-check (expect string 'x')" for a timeout, ...).
+* kind "ssl-hello" (`option ssl-hello-chk`): HAProxy's "*ssl-hello-check" ruleset, i.e. step 1
+  `send-binary-lf` of a fixed SSLv3 ClientHello stamped with the current time (`ssl_hello`),
+  step 2 `expect rbinary ^1[56] min-recv 5 ok-status L6OK error-status L6RSP tout-status
+  L6TOUT`: the first byte of the reply must be a TLS alert (0x15) or handshake (0x16) record
+  type. It waits for 5 bytes or the close; then the verdict is final (no waiting on a
+  mismatch). Being a protocol check, it adds no info texts: L6OK / L6RSP / L6TOUT with empty
+  info, except "TCPCHK got an empty response at step 2" (L6RSP) when the peer closes without
+  a byte; connect errors are as for kind "tcp", a reset before any byte is SOCKERR.
 
 TLS (`check-ssl`, or `ssl` on the server): the connection is wrapped once connected and the
 handshake completes under the connect deadline (net/tls.py): a timeout there is L6TOUT, a failed
@@ -47,6 +55,7 @@ import random
 import re
 import socket
 import struct
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Awaitable, Callable, NoReturn
@@ -581,12 +590,81 @@ async def _probe_tcpcheck(spec: CheckSpec, host: str, port: int, budget: _Budget
     return await _TcpCheck(spec, host, port, budget).run()
 
 
+# --- kind "ssl-hello" -----------------------------------------------------------------------
+
+# tcpcheck.c proxy_parse_ssl_hello_chk_opt(): an SSLv3 CLIENT HELLO (RFC 2246 A.3/A.4) offering
+# 39 common ciphers (0x01..0x1B, 0x2F..0x3A) and NULL compression; bytes 11..14 are the time.
+_HELLO_HEAD = bytes.fromhex(
+    "16" "0300" "0079"  # record: handshake, SSLv3, 0x79 bytes
+    "01" "000075"       # handshake: client hello, 0x75 bytes
+    "0300")             # hello version SSLv3
+_HELLO_TAIL = (
+    b"HAPROXYSSLCHK\nHAPROXYSSLCHK\n"  # the rest of the 32-byte random
+    + b"\x00"                          # no session id
+    + b"\x00\x4e" + b"".join(struct.pack(">H", c) for c in [*range(0x01, 0x1C), *range(0x2F, 0x3B)])
+    + b"\x01\x00")                     # one compression method: NULL
+SSL_HELLO_MIN_RECV = 5
+SSL_HELLO_EXPECT_STEP = 2
+
+
+def ssl_hello(unix_time: float) -> bytes:
+    """The 126 bytes HAProxy 2.6 sends for `option ssl-hello-chk` at `unix_time` (date(),htonl)."""
+    return _HELLO_HEAD + struct.pack(">I", int(unix_time) & 0xFFFFFFFF) + _HELLO_TAIL
+
+
+def ssl_hello_verdict(buf: bytes, last_read: bool) -> _Outcome | None:
+    """The expect of the ruleset on what was received; None = wait for more.
+
+    `last_read`: the peer closed or the buffer is full. An empty buffer at that point is the
+    "empty response" failure of tcpcheck_eval_recv().
+    """
+    if not buf:
+        if last_read:
+            return "L6RSP", None, f"TCPCHK got an empty response at step {SSL_HELLO_EXPECT_STEP}"
+        return None
+    if len(buf) < SSL_HELLO_MIN_RECV and not last_read:
+        return None
+    if buf[0] in (0x15, 0x16):  # "^1[56]" over the upper-case hex dump
+        return "L6OK", None, ""
+    return "L6RSP", None, ""
+
+
+async def _ssl_hello_exchange(sock: trio.socket.SocketType) -> _Outcome:
+    await _send_all(sock, ssl_hello(time.time()))
+    buf = b""
+    last_read = False
+    while True:
+        verdict = ssl_hello_verdict(buf, last_read)
+        if verdict is not None:
+            return verdict
+        data = await _recv(sock, BUFSIZE - len(buf), bool(buf))
+        buf += data
+        last_read = not data or len(buf) >= BUFSIZE
+
+
+async def _probe_ssl_hello(spec: CheckSpec, host: str, port: int, budget: _Budget) -> _Outcome:
+    started = trio.current_time()
+    try:
+        sock = await _open(host, port, budget.connect_deadline(started), budget.tls)
+    except _IOFailure as failure:
+        return failure.status, None, failure.info
+    try:
+        with trio.move_on_at(budget.reply_deadline(started, trio.current_time())):
+            return await _ssl_hello_exchange(sock)
+        return "L6TOUT", None, ""
+    except _IOFailure as failure:
+        return failure.status, None, failure.info
+    finally:
+        _abort(sock)
+
+
 # --- entry points ---------------------------------------------------------------------------
 
 _PROBES: dict[str, Callable[[CheckSpec, str, int, _Budget], Awaitable[_Outcome]]] = {
     "tcp": _probe_tcp,
     "http": _probe_http,
     "tcp-check": _probe_tcpcheck,
+    "ssl-hello": _probe_ssl_hello,
 }
 
 

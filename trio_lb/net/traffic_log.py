@@ -20,7 +20,10 @@ from trio_lb.log import Logger, TxnLog, compile_format
 from trio_lb.log.logformat import TCPLOG
 from trio_lb.rules.http_actions import capture_headers
 
-_TAGS = {"emerg": "[ALERT]    ", "alert": "[ALERT]    ", "crit": "[ALERT]    ", "err": "[ALERT]    ",
+# the stderr tag of a process message by its syslog level. HAProxy logs a server going DOWN (or
+# into maintenance) at "alert" but prints it with ha_warning(); "emerg" (a backend with no server
+# left) it prints with ha_alert().
+_TAGS = {"emerg": "[ALERT]    ", "alert": "[WARNING]  ", "crit": "[ALERT]    ", "err": "[ALERT]    ",
          "warning": "[WARNING]  ", "notice": "[NOTICE]   ", "info": "[NOTICE]   "}
 
 

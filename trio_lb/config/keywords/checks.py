@@ -1,7 +1,8 @@
-"""Health-check keywords: `option httpchk`, `option tcp-check`, `http-check ...`, `tcp-check ...`.
+"""Health-check keywords: `option httpchk`, `option tcp-check`, `option ssl-hello-chk`,
+`http-check ...`, `tcp-check ...`.
 
-Model: Proxy.check (a CheckSpec). The last of `option httpchk` / `option tcp-check` decides
-`kind`; `http-check` rules fill the request and `expects`, `tcp-check` rules fill `tcp_rules`,
+Model: Proxy.check (a CheckSpec). The last of `option httpchk` / `option tcp-check` /
+`option ssl-hello-chk` decides `kind`; `http-check` rules fill the request and `expects`, `tcp-check` rules fill `tcp_rules`,
 whatever the order of the lines (HAProxy keeps them too and warns after parsing when the rules
 do not match the enabled check, see validate.py). The deprecated way of adding headers to
 `option httpchk` through the version string (`HTTP/1.1\\r\\nHost:\\ x`) is split into headers and
@@ -65,6 +66,15 @@ def opt_tcp_check(ctx: Ctx) -> None:
         return
     ctx.too_many(0, 1)
     ctx.px.check.kind = "tcp-check"
+
+
+def opt_ssl_hello_chk(ctx: Ctx) -> None:
+    """HAProxy's fixed "*ssl-hello-check" ruleset (send the SSLv3 hello, expect a TLS record):
+    nothing to configure, and `tcp-check` rules of the proxy are then ignored (with a warning)."""
+    if ctx.warn_not_cap("be", name="ssl-hello-chk"):
+        return
+    ctx.too_many(0, 1)
+    ctx.px.check.kind = "ssl-hello"
 
 
 # -- http-check ------------------------------------------------------------------------------
@@ -354,8 +364,9 @@ def opt_unsupported_check(ctx: Ctx) -> None:
 CHECK_OPTIONS = {
     "httpchk": opt_httpchk,
     "tcp-check": opt_tcp_check,
+    "ssl-hello-chk": opt_ssl_hello_chk,
     **{name: opt_unsupported_check for name in (
-        "ssl-hello-chk", "smtpchk", "pgsql-check", "redis-check", "mysql-check", "ldap-check",
+        "smtpchk", "pgsql-check", "redis-check", "mysql-check", "ldap-check",
         "spop-check", "external-check")},
 }
 
