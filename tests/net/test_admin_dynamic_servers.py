@@ -102,3 +102,48 @@ async def test_dynamic_server_checks_start_with_enable_health_and_stop_with_del(
         count = seen[0]
         await trio.sleep(0.3)  # three check intervals: a live check task would have probed again
         assert seen[0] == count
+
+
+async def _tls_http_server(task_status=trio.TASK_STATUS_IGNORED):
+    """An HTTPS server that speaks TLS only and answers every request with "tls"."""
+    import ssl
+
+    import trustme
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("localhost").configure_cert(context)
+
+    async def answer(stream):
+        data = b""
+        try:
+            while True:  # keep-alive: one answer per request head
+                while b"\r\n\r\n" not in data:
+                    chunk = await stream.receive_some(4096)
+                    if not chunk:
+                        return
+                    data += chunk
+                data = data[data.index(b"\r\n\r\n") + 4:]
+                await stream.send_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntls")
+        except trio.BrokenResourceError:
+            pass
+        finally:
+            await trio.aclose_forcefully(stream)
+
+    listeners = await trio.open_ssl_over_tcp_listeners(0, context, host="127.0.0.1")
+    task_status.started(listeners[0].transport_listener.socket.getsockname()[1])
+    await trio.serve_listeners(answer, listeners)
+
+
+async def test_added_server_with_ssl_is_reached_over_tls(nursery, tmp_path):
+    with trio.fail_after(20):
+        b1 = await start_backend(nursery, "s1")
+        tls_port = await nursery.start(_tls_http_server)
+        sock = tmp_path / "admin.sock"
+        lb = await start_lb(nursery, lb_config(sock, b1.port, b1.port))
+        reply = await socat(sock, f"add server be/t1 127.0.0.1:{tls_port} ssl verify none\n")
+        assert reply == "New server registered.\n\n"
+        await socat(sock, "set server be/s1 state maint; set server be/s2 state maint; set server be/t1 state ready\n")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{lb_port(lb, 'fe')}") as client:
+            assert [(await client.get("/")).text for _ in range(2)] == ["tls", "tls"]
+        await socat(sock, "set server be/t1 state maint; del server be/t1\n")
+        assert ("be", "t1") not in lb.runtime.tls.servers

@@ -26,6 +26,7 @@ from trio_lb.config.keywords.server import parse_dynamic_server
 from trio_lb.errors import CommandError
 from trio_lb.state.proxies import BackendState
 from trio_lb.state.servers import MAINT, ServerState
+from trio_lb.tls.contexts import ServerTLS, TLSConfigError
 
 REQUIRE_BS = "Require 'backend/server'."
 NO_BACKEND = "No such backend."
@@ -66,6 +67,7 @@ def add_server(ctx: Any, args: Args, payload: str | None, session: Session) -> s
         raise CommandError(f"{exc}\n") from None
     if backend.server(spec.name) is not None:
         raise CommandError(DUPLICATE)
+    _add_tls(ctx.runtime, backend, spec)  # before the server exists: a bad certificate adds nothing
     server = backend.add_server(spec, ctx.now())
     server.fresh = True
     if server.health is not None:
@@ -105,4 +107,24 @@ def del_server(ctx: Any, args: Args, payload: str | None, session: Session) -> s
     backend.remove_server(server, ctx.now())
     ctx_hook(ctx, "on_server_removed", backend, server)
     unchecked_health(ctx).pop((backend.name, server.name), None)
+    tls = getattr(ctx.runtime, "tls", None)
+    if tls is not None:
+        tls.servers.pop((backend.name, server.name), None)
+        tls.checks.pop((backend.name, server.name), None)
     return info(DELETED)
+
+
+def _add_tls(runtime: Any, backend: BackendState, spec: Any) -> None:
+    """`ssl` / `check-ssl` on an added server: its TLS contexts, as the config's servers have."""
+    tls = getattr(runtime, "tls", None)
+    if tls is None:
+        return
+    key = (backend.name, spec.name)
+    try:
+        made = {check: ServerTLS.from_server(spec, runtime.config, check=check, store=tls.store)
+                for check in (False, True)}
+    except TLSConfigError as exc:
+        raise CommandError(f"{exc}\n") from None
+    for check, table in ((False, tls.servers), (True, tls.checks)):
+        if made[check] is not None:
+            table[key] = made[check]
