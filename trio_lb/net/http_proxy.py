@@ -45,7 +45,7 @@ from trio_lb.net.tls import relay_socks
 from trio_lb.net.streams import ProxyStream
 from trio_lb.net.upstream import QueueTimeout, ServerConn, acquire, give_back, open_conn
 from trio_lb.rules.context import HttpMessage
-from trio_lb.rules.http_actions import errorfile_reply, proxy_errorfile, reply_bytes
+from trio_lb.rules.replies import errorfile_reply, proxy_errorfile, reply_bytes
 from trio_lb.rules.sample import RequestView
 from trio_lb.state.proxies import BackendState
 
