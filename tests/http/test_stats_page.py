@@ -9,14 +9,8 @@ from html.parser import HTMLParser
 import pytest
 
 import trio_lb.config as config_pkg
-from trio_lb.http.stats_page import (
-    StatsApplet,
-    apply_post,
-    human_time,
-    parse_options,
-    server_class,
-    u2h,
-)
+from trio_lb.http.stats_html import human_time, server_class, u2h
+from trio_lb.http.stats_page import StatsApplet, apply_post, parse_options
 from trio_lb.state.proxies import Runtime
 from trio_lb.state.servers import DRAIN, MAINT, READY
 from trio_lb.stats import render_csv, render_stat_json
